@@ -1,0 +1,105 @@
+// Package chtest gives integration tests a real ClickHouse server.
+//
+// The test command (scripts/test.sh) starts clickhouse-server on loopback and
+// exports CLICKHOUSE_ADDR; a test asks for it and gets a fresh database:
+//
+//	db := chtest.NewDatabase(t) // created now, dropped when the test ends
+//	s := db.Settings()          // settings.Settings pointing at it
+//
+// Without CLICKHOUSE_ADDR a test is skipped, except under CI=true, where a
+// missing server fails the test: CI must never pass by skipping.
+package chtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/kpiflow/kpiflow/pkg/settings"
+)
+
+// Addr returns the test server's host:port, or skips (fails under CI) the test.
+func Addr(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv("CLICKHOUSE_ADDR")
+	if addr == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CLICKHOUSE_ADDR is not set: CI runs integration tests through scripts/test.sh, which starts ClickHouse")
+		}
+		t.Skip("CLICKHOUSE_ADDR is not set: run scripts/test.sh, or start ClickHouse and export CLICKHOUSE_ADDR=host:port")
+	}
+	return addr
+}
+
+// Database is a database created for one test.
+type Database struct {
+	Name string
+	Host string
+	Port int
+	Conn driver.Conn
+}
+
+// NewDatabase creates a uniquely named database and drops it when t ends.
+func NewDatabase(t testing.TB) *Database {
+	t.Helper()
+	addr := Addr(t)
+	host, portText, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("CLICKHOUSE_ADDR=%q: expected host:port", addr)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		t.Fatalf("CLICKHOUSE_ADDR=%q: port is not a number", addr)
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("open ClickHouse at %s: %v", addr, err)
+	}
+	buf := make([]byte, 6)
+	_, _ = rand.Read(buf)
+	name := "kpiflow_test_" + hex.EncodeToString(buf)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create test database on %s: %v", addr, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name); err != nil {
+			t.Logf("drop test database %s: %v", name, err)
+		}
+		_ = conn.Close()
+	})
+	return &Database{Name: name, Host: host, Port: port, Conn: conn}
+}
+
+// JSONData returns data source jsonData pointing at the database.
+func (d *Database) JSONData() map[string]any {
+	return map[string]any{"host": d.Host, "port": d.Port, "database": d.Name, "dialTimeout": 5, "queryTimeout": 30}
+}
+
+// Settings returns validated settings pointing at the database.
+func (d *Database) Settings(t testing.TB) settings.Settings {
+	t.Helper()
+	s := settings.Settings{
+		Host: d.Host, Port: d.Port, Protocol: settings.ProtocolNative, Database: d.Name,
+		Username: settings.DefaultUsername, DialTimeout: 5 * time.Second, QueryTimeout: 30 * time.Second,
+		MaxRows: settings.DefaultMaxRows, IngestRole: settings.DefaultIngestRole,
+	}
+	return s
+}
+
+// The test server's second user, with a password (see scripts/clickhouse.sh).
+const (
+	PasswordUser = "kpiflow"
+	Password     = "kpiflow-test-password"
+)

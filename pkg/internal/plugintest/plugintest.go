@@ -1,0 +1,246 @@
+// Package plugintest runs gpx_kpiflow the way Grafana does and calls it as
+// Grafana would: it builds the binary, starts it with hashicorp/go-plugin's
+// handshake (the SDK's protocol version and magic cookie) and speaks the SDK's
+// pluginv2 gRPC services to it.
+//
+//	p := plugintest.Start(t)
+//	ds := p.DataSource(db.JSONData(), nil) // a configured data source
+//	res := p.CheckHealth(ctx, t, ds)
+//	resp := p.QueryData(ctx, t, ds, backend.DataQuery{RefID: "A", QueryType: "sql", JSON: ...})
+//
+// Set KPIFLOW_PLUGIN_BIN to test an already-built binary (scripts/test.sh
+// does, with the one in dist/); otherwise the test builds ./pkg once.
+package plugintest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/grpcplugin"
+	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+)
+
+// PluginID is the data source plugin's id.
+const PluginID = "kpiflow-clickhouse-datasource"
+
+// Plugin is a running gpx_kpiflow process with gRPC clients to it.
+type Plugin struct {
+	client      *goplugin.Client
+	Data        pluginv2.DataClient
+	Diagnostics pluginv2.DiagnosticsClient
+	Resource    pluginv2.ResourceClient
+	Stream      pluginv2.StreamClient
+}
+
+// Start builds (or reuses) gpx_kpiflow, starts it and stops it when t ends.
+func Start(t testing.TB) *Plugin {
+	t.Helper()
+	bin := os.Getenv("KPIFLOW_PLUGIN_BIN")
+	if bin == "" {
+		bin = build(t)
+	}
+	cmd := exec.Command(bin)
+	// Grafana passes its version and the plugin's to the process.
+	cmd.Env = append(os.Environ(), "GF_VERSION=12.4.0", "GF_EDITION=oss", "GF_PLUGIN_VERSION=dev")
+	client := goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig: goplugin.HandshakeConfig{
+			ProtocolVersion:  grpcplugin.ProtocolVersion,
+			MagicCookieKey:   grpcplugin.MagicCookieKey,
+			MagicCookieValue: grpcplugin.MagicCookieValue,
+		},
+		VersionedPlugins: map[int]goplugin.PluginSet{grpcplugin.ProtocolVersion: {}},
+		Cmd:              cmd,
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		StartTimeout:     30 * time.Second,
+		Logger:           hclog.New(&hclog.LoggerOptions{Name: "gpx_kpiflow", Level: hclog.Warn, Output: testWriter{t}}),
+	})
+	rpc, err := client.Client()
+	if err != nil {
+		client.Kill()
+		t.Fatalf("start %s with Grafana's plugin handshake: %v", bin, err)
+	}
+	gc, ok := rpc.(*goplugin.GRPCClient)
+	if !ok {
+		client.Kill()
+		t.Fatalf("plugin answered with %T, not gRPC", rpc)
+	}
+	t.Cleanup(client.Kill)
+	return &Plugin{
+		client:      client,
+		Data:        pluginv2.NewDataClient(gc.Conn),
+		Diagnostics: pluginv2.NewDiagnosticsClient(gc.Conn),
+		Resource:    pluginv2.NewResourceClient(gc.Conn),
+		Stream:      pluginv2.NewStreamClient(gc.Conn),
+	}
+}
+
+// Exited reports whether the plugin process has ended (it should not, even
+// after bad input).
+func (p *Plugin) Exited() bool { return p.client.Exited() }
+
+func build(t testing.TB) string {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "gpx_kpiflow_"+runtime.GOOS+"_"+runtime.GOARCH)
+	cmd := exec.Command("go", "build", "-o", out, "./pkg")
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build gpx_kpiflow: %v\n%s", err, b)
+	}
+	return out
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Dir(string(bytes.TrimSpace(out))), nil
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(string(bytes.TrimRight(b, "\n")))
+	return len(b), nil
+}
+
+// DataSource describes a configured data source, as Grafana holds it.
+type DataSource struct {
+	Settings backend.DataSourceInstanceSettings
+	// User is the signed-in user the calls are made for (an Editor by default).
+	User *backend.User
+}
+
+// DataSource returns a new data source (with its own UID, so its own plugin
+// instance) with the given jsonData and secureJsonData.
+func (p *Plugin) DataSource(t testing.TB, jsonData map[string]any, secure map[string]string) DataSource {
+	t.Helper()
+	raw, err := json.Marshal(jsonData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 6)
+	_, _ = rand.Read(buf)
+	uid := "kpiflow-" + hex.EncodeToString(buf)
+	return DataSource{
+		Settings: backend.DataSourceInstanceSettings{
+			ID: 1, UID: uid, Name: uid, Type: PluginID, JSONData: raw,
+			DecryptedSecureJSONData: secure, Updated: time.Now(),
+		},
+		User: &backend.User{Login: "editor", Name: "Editor", Email: "editor@example.com", Role: "Editor"},
+	}
+}
+
+// WithRole returns a copy of ds whose calls are made by a user of role.
+func (ds DataSource) WithRole(role string) DataSource {
+	u := *ds.User
+	u.Login, u.Role = role, role
+	ds.User = &u
+	return ds
+}
+
+func (ds DataSource) pluginContext() backend.PluginContext {
+	s := ds.Settings
+	return backend.PluginContext{
+		OrgID: 1, PluginID: PluginID, User: ds.User, DataSourceInstanceSettings: &s,
+		GrafanaConfig: backend.NewGrafanaCfg(map[string]string{}),
+	}
+}
+
+// CheckHealth calls the Diagnostics service's CheckHealth.
+func (p *Plugin) CheckHealth(ctx context.Context, t testing.TB, ds DataSource) *backend.CheckHealthResult {
+	t.Helper()
+	resp, err := p.Diagnostics.CheckHealth(ctx, &pluginv2.CheckHealthRequest{
+		PluginContext: backend.ToProto().PluginContext(ds.pluginContext()),
+	})
+	if err != nil {
+		t.Fatalf("CheckHealth over gRPC: %v", err)
+	}
+	return backend.FromProto().CheckHealthResponse(resp)
+}
+
+// QueryData calls the Data service's QueryData. headers are Grafana's request
+// headers, such as "FromAlert": "true" for an alert rule's evaluation.
+func (p *Plugin) QueryData(ctx context.Context, t testing.TB, ds DataSource, headers map[string]string, queries ...backend.DataQuery) *backend.QueryDataResponse {
+	t.Helper()
+	req := &backend.QueryDataRequest{PluginContext: ds.pluginContext(), Headers: headers, Queries: queries}
+	resp, err := p.Data.QueryData(ctx, backend.ToProto().QueryDataRequest(req))
+	if err != nil {
+		t.Fatalf("QueryData over gRPC: %v", err)
+	}
+	out, err := backend.FromProto().QueryDataResponse(resp)
+	if err != nil {
+		t.Fatalf("decode QueryData response: %v", err)
+	}
+	return out
+}
+
+// Response is a resource call's answer.
+type Response struct {
+	Status  int
+	Headers map[string][]string
+	Body    []byte
+}
+
+// JSON decodes the body into v.
+func (r Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode resource response (status %d) %q: %v", r.Status, r.Body, err)
+	}
+}
+
+// CallResource calls the Resource service as Grafana does for
+// /api/datasources/uid/<uid>/resources/<path>.
+func (p *Plugin) CallResource(ctx context.Context, t testing.TB, ds DataSource, method, path string, headers map[string]string, body []byte) Response {
+	t.Helper()
+	hdr := map[string][]string{}
+	for k, v := range headers {
+		hdr[k] = []string{v}
+	}
+	req := &backend.CallResourceRequest{
+		PluginContext: ds.pluginContext(), Path: path, Method: method,
+		URL: "/api/datasources/uid/" + ds.Settings.UID + "/resources/" + path, Headers: hdr, Body: body,
+	}
+	stream, err := p.Resource.CallResource(ctx, backend.ToProto().CallResourceRequest(req))
+	if err != nil {
+		t.Fatalf("CallResource %s %s over gRPC: %v", method, path, err)
+	}
+	var out Response
+	for {
+		msg, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("CallResource %s %s: receive: %v", method, path, err)
+		}
+		r := backend.FromProto().CallResourceResponse(msg)
+		if r.Status != 0 {
+			out.Status, out.Headers = r.Status, r.Headers
+		}
+		out.Body = append(out.Body, r.Body...)
+	}
+	if out.Status == 0 {
+		out.Status = http.StatusOK
+	}
+	return out
+}

@@ -1,0 +1,71 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+
+	"github.com/kpiflow/kpiflow/pkg/store"
+)
+
+// healthDetails is CheckHealth's JSONDetails, for the config page and for
+// provisioning checks that read the API response.
+type healthDetails struct {
+	Category      string `json:"category,omitempty"`
+	ServerVersion string `json:"serverVersion,omitempty"`
+	Database      string `json:"database,omitempty"`
+	Schema        string `json:"schema,omitempty"`
+	SchemaVersion int    `json:"schemaVersion,omitempty"`
+}
+
+// CheckHealth connects, reports the server version and the schema's state, or
+// says what to fix.
+func (inst *Instance) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
+	st, err := inst.ready()
+	if err != nil {
+		return healthError(err, healthDetails{Category: "settings"}), nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, inst.settings.DialTimeout+inst.settings.QueryTimeout)
+	defer cancel()
+	d, err := st.Dialect(ctx)
+	if err != nil {
+		return healthError(err, healthDetails{Category: category(err)}), nil
+	}
+	details := healthDetails{ServerVersion: d.Version.String(), Database: inst.settings.Database}
+	schema, err := st.SchemaState(ctx)
+	if err != nil {
+		details.Category = category(err)
+		return healthError(fmt.Errorf("connected to ClickHouse %s, but reading the schema state failed: %w", d.Version, err), details), nil
+	}
+	details.Schema, details.SchemaVersion = string(schema.Status), schema.Version
+	msg := fmt.Sprintf("Connected to ClickHouse %s at %s, database %s. %s", d.Version, inst.settings.Addr(), inst.settings.Database, schema.Describe())
+	status := backend.HealthStatusOk
+	if schema.Status == store.SchemaBroken {
+		status = backend.HealthStatusError
+	}
+	return &backend.CheckHealthResult{Status: status, Message: msg, JSONDetails: mustJSON(details)}, nil
+}
+
+func healthError(err error, details healthDetails) *backend.CheckHealthResult {
+	return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: err.Error(), JSONDetails: mustJSON(details)}
+}
+
+func category(err error) string {
+	var ce *store.ConnError
+	if errors.As(err, &ce) {
+		return string(ce.Category)
+	}
+	return string(store.CategoryServer)
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own plain structs reach here; failing to encode one is a bug.
+		panic(fmt.Sprintf("plugin: encode %T: %v", v, err))
+	}
+	return b
+}

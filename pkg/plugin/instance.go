@@ -1,0 +1,93 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
+
+	"github.com/kpiflow/kpiflow/pkg/settings"
+	"github.com/kpiflow/kpiflow/pkg/store"
+)
+
+// PluginID is the data source's id in plugin.json.
+const PluginID = "kpiflow-clickhouse-datasource"
+
+// Instance is one configured kpiflow data source.
+type Instance struct {
+	settings settings.Settings
+	// settingsErr is set when the settings do not validate. The instance then
+	// still exists, so the health check and every query can show the message
+	// naming the bad field instead of Grafana's generic plugin error.
+	settingsErr error
+	store       *store.Store
+	queries     *datasource.QueryTypeMux
+	resources   backend.CallResourceHandler
+	logger      log.Logger
+}
+
+var (
+	_ backend.QueryDataHandler    = (*Instance)(nil)
+	_ backend.CheckHealthHandler  = (*Instance)(nil)
+	_ backend.CallResourceHandler = (*Instance)(nil)
+	_ instancemgmt.InstanceDisposer = (*Instance)(nil)
+)
+
+// NewInstance is the SDK's instance factory: it parses the settings and opens
+// the pool (without connecting).
+func NewInstance(ctx context.Context, ds backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
+	inst := &Instance{logger: backend.Logger.With("datasource", ds.UID)}
+	s, err := settings.Parse(ds.JSONData, ds.DecryptedSecureJSONData)
+	if err != nil {
+		inst.settingsErr = err
+	} else {
+		inst.settings = s
+		st, err := store.Open(ctx, s)
+		if err != nil {
+			inst.settingsErr = err
+		} else {
+			inst.store = st
+		}
+	}
+	inst.queries = newQueryMux(inst)
+	inst.resources = httpadapter.New(newResourceMux(inst))
+	return inst, nil
+}
+
+// Dispose closes the pool; the SDK calls it when the settings change.
+func (inst *Instance) Dispose() {
+	if inst.store == nil {
+		return
+	}
+	if err := inst.store.Close(); err != nil {
+		inst.logger.Warn("closing ClickHouse pool", "error", err)
+	}
+}
+
+// ready returns the store, or the settings error as a downstream error: the
+// fix is in the data source's configuration, not in kpiflow.
+func (inst *Instance) ready() (*store.Store, error) {
+	if inst.settingsErr != nil {
+		return nil, backend.DownstreamError(fmt.Errorf("the data source is not configured correctly: %w", inst.settingsErr))
+	}
+	return inst.store, nil
+}
+
+// QueryData routes each query to the handler of its queryType.
+func (inst *Instance) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+	return inst.queries.QueryData(ctx, req)
+}
+
+// CallResource serves the resource endpoints (resources.go).
+func (inst *Instance) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
+	return inst.resources.CallResource(ctx, req, sender)
+}
+
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}

@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/kpiflow/kpiflow/pkg/settings"
+)
+
+// Category is the kind of failure reaching ClickHouse, which decides the advice.
+type Category string
+
+// The failure categories, as reported by the health check.
+const (
+	CategoryUnreachable     Category = "unreachable"
+	CategoryTLS             Category = "tls"
+	CategoryAuthentication  Category = "authentication"
+	CategoryUnknownDatabase Category = "unknown_database"
+	CategoryTimeout         Category = "timeout"
+	CategoryServer          Category = "server"
+)
+
+// ClickHouse exception codes that decide a category.
+const (
+	codeUnknownDatabase   = 81
+	codeUnknownUser       = 192
+	codeWrongPassword     = 193
+	codeRequiredPassword  = 194
+	codeIPAddressNotAllow = 195
+	codeAuthFailed        = 516
+	codeTimeoutExceeded   = 159
+	codeReadonly          = 164
+)
+
+// ConnError is a failure to reach or use ClickHouse, with advice for the user.
+type ConnError struct {
+	Category Category
+	// Advice says what to change, in the config editor's terms.
+	Advice string
+	Err    error
+}
+
+func (e *ConnError) Error() string {
+	return fmt.Sprintf("%s. %s", e.Err.Error(), e.Advice)
+}
+
+func (e *ConnError) Unwrap() error { return e.Err }
+
+// Classify wraps err in a ConnError when it is a connection-level failure,
+// and returns it unchanged otherwise (a bad query is not a connection problem).
+func Classify(s settings.Settings, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *ConnError
+	if errors.As(err, &ce) {
+		return err
+	}
+	addr := s.Addr()
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) {
+		switch ex.Code {
+		case codeUnknownDatabase:
+			return &ConnError{CategoryUnknownDatabase, fmt.Sprintf(
+				"The database %q does not exist on %s: create it (CREATE DATABASE %s) or change the Database setting", s.Database, addr, s.Database), err}
+		case codeUnknownUser, codeWrongPassword, codeRequiredPassword, codeAuthFailed, codeIPAddressNotAllow:
+			return &ConnError{CategoryAuthentication, fmt.Sprintf(
+				"ClickHouse refused user %q: check the Username and Password settings, and that the user may connect from Grafana's address", s.Username), err}
+		case codeTimeoutExceeded:
+			return &ConnError{CategoryTimeout, "The query ran longer than the Query timeout setting allows: narrow the time range or raise the timeout", err}
+		}
+		return err
+	}
+	var certErr *tls.CertificateVerificationError
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var recErr tls.RecordHeaderError
+	if errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) || errors.As(err, &recErr) ||
+		strings.Contains(err.Error(), "tls:") || strings.Contains(err.Error(), "x509:") {
+		return &ConnError{CategoryTLS, fmt.Sprintf(
+			"The TLS handshake with %s failed: check that the port is ClickHouse's TLS port (9440 native, 8443 http), the CA certificate, and the server name, or turn TLS off if the server does not use it", addr), err}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || isNetTimeout(err) {
+		return &ConnError{CategoryTimeout, fmt.Sprintf(
+			"No answer from %s in time: check that a firewall does not drop the connection, or raise the Dial timeout and Query timeout settings", addr), err}
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return &ConnError{CategoryUnreachable, fmt.Sprintf(
+			"The host name %q does not resolve: check the Host setting", s.Host), err}
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, clickhouse.ErrAcquireConnTimeout) || isOpDial(err) ||
+		strings.Contains(err.Error(), "connection refused") {
+		return &ConnError{CategoryUnreachable, fmt.Sprintf(
+			"Nothing answers as ClickHouse at %s: check the Host and Port settings (native protocol: 9000, or 9440 with TLS; http: 8123, or 8443 with TLS) and that the server is running", addr), err}
+	}
+	return err
+}
+
+func isNetTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func isOpDial(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// IsReadonly reports whether err is ClickHouse refusing a write in readonly mode.
+func IsReadonly(err error) bool {
+	var ex *clickhouse.Exception
+	return errors.As(err, &ex) && ex.Code == codeReadonly
+}

@@ -1,0 +1,136 @@
+package store
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/kpiflow/kpiflow/pkg/dialect"
+	"github.com/kpiflow/kpiflow/pkg/settings"
+)
+
+// Store is a connection pool to one ClickHouse server and database.
+type Store struct {
+	conn     driver.Conn
+	settings settings.Settings
+
+	mu      sync.Mutex
+	dialect *dialect.Dialect
+}
+
+// Open creates the pool. It does not connect: the first call that needs the
+// server does, so an unreachable server surfaces as a classified error there.
+func Open(ctx context.Context, s settings.Settings) (*Store, error) {
+	opts, err := Options(s)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("open ClickHouse connection pool for %s: %w", s.Addr(), err)
+	}
+	return &Store{conn: conn, settings: s}, nil
+}
+
+// Options turns settings into clickhouse-go options.
+func Options(s settings.Settings) (*clickhouse.Options, error) {
+	opts := &clickhouse.Options{
+		Addr: []string{s.Addr()},
+		Auth: clickhouse.Auth{
+			Database: s.Database,
+			Username: s.Username,
+			Password: s.Password,
+		},
+		Protocol:    clickhouse.Native,
+		DialTimeout: s.DialTimeout,
+		ReadTimeout: s.QueryTimeout + s.DialTimeout,
+		Settings:    clickhouse.Settings{},
+		ClientInfo: clickhouse.ClientInfo{
+			Products: []struct{ Name, Version string }{{Name: "kpiflow", Version: "1"}},
+		},
+		MaxOpenConns: 10,
+		MaxIdleConns: 5,
+	}
+	if s.Protocol == settings.ProtocolHTTP {
+		opts.Protocol = clickhouse.HTTP
+	}
+	for _, cs := range s.CustomSettings {
+		opts.Settings[cs.Setting] = cs.Value
+	}
+	if s.TLS.Enabled {
+		cfg, err := tlsConfig(s.TLS)
+		if err != nil {
+			return nil, err
+		}
+		opts.TLS = cfg
+	}
+	return opts, nil
+}
+
+func tlsConfig(t settings.TLS) (*tls.Config, error) {
+	cfg := &tls.Config{InsecureSkipVerify: t.SkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // skip verify is the user's explicit choice
+	if t.CACert != "" {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM([]byte(t.CACert)) {
+			return nil, &settings.FieldError{Field: "secureJsonData.tlsCACert", Message: "no certificate could be read from the PEM text"}
+		}
+		cfg.RootCAs = pool
+	}
+	if t.ClientCert != "" || t.ClientKey != "" {
+		pair, err := tls.X509KeyPair([]byte(t.ClientCert), []byte(t.ClientKey))
+		if err != nil {
+			return nil, &settings.FieldError{Field: "secureJsonData.tlsClientCert", Message: "client certificate and key do not form a pair: " + err.Error()}
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
+}
+
+// Conn is the underlying pool, for the packages that read and write through it.
+func (s *Store) Conn() driver.Conn { return s.conn }
+
+// Settings returns the settings the pool was opened with.
+func (s *Store) Settings() settings.Settings { return s.settings }
+
+// Dialect returns the server's dialect, asking the server for its version the
+// first time and remembering the answer for the life of the pool.
+func (s *Store) Dialect(ctx context.Context) (dialect.Dialect, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dialect != nil {
+		return *s.dialect, nil
+	}
+	var raw string
+	if err := s.conn.QueryRow(ctx, "SELECT version()").Scan(&raw); err != nil {
+		return dialect.Dialect{}, Classify(s.settings, fmt.Errorf("ask ClickHouse for its version: %w", err))
+	}
+	v, err := dialect.ParseVersion(raw)
+	if err != nil {
+		return dialect.Dialect{}, err
+	}
+	d := dialect.For(v)
+	s.dialect = &d
+	return d, nil
+}
+
+// Ping checks that the server answers with the configured credentials.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.conn.Ping(ctx); err != nil {
+		return Classify(s.settings, fmt.Errorf("ping ClickHouse: %w", err))
+	}
+	return nil
+}
+
+// Close closes the pool; in-flight queries end with an error.
+func (s *Store) Close() error {
+	if err := s.conn.Close(); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("close ClickHouse connection pool: %w", err)
+	}
+	return nil
+}
