@@ -6,9 +6,13 @@ import (
 )
 
 // newResourceMux routes the resource endpoints reached through Grafana at
-// /api/datasources/uid/<uid>/resources/<path>.
+// /api/datasources/uid/<uid>/resources/<path>. Each area registers its own
+// routes in its own file.
 func newResourceMux(inst *Instance) http.Handler {
 	mux := http.NewServeMux()
+	registerAdminRoutes(mux, inst)
+	registerIngestRoutes(mux, inst)
+	registerVariableRoutes(mux, inst)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no resource "+r.URL.Path)
 	})
