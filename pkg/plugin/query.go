@@ -26,6 +26,7 @@ const (
 func newQueryMux(inst *Instance) *datasource.QueryTypeMux {
 	mux := datasource.NewQueryTypeMux()
 	mux.HandleFunc(QueryTypeSQL, inst.perQuery(inst.querySQL))
+	registerBuilderQueries(mux, inst)
 	mux.HandleFunc("", inst.perQuery(func(_ context.Context, _ backend.PluginContext, q backend.DataQuery) backend.DataResponse {
 		if q.QueryType == "" {
 			return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream,
