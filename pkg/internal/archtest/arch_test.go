@@ -1,0 +1,89 @@
+// Package archtest checks that kpiflow's packages import only in the
+// directions STYLE.md gives, so a layering mistake fails CI instead of
+// slowly turning the package map into a tangle.
+package archtest
+
+import (
+	"bufio"
+	"bytes"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/kpiflow/kpiflow/pkg"
+
+// layer of each package; a package may import only lower layers. Packages not
+// listed (test helpers under internal/) are unconstrained.
+var layers = map[string]int{
+	"settings": 0, "dialect": 0,
+	"store": 1, "query/plan": 1, "frames": 1, "ledger": 1, "forecast": 1, "demo": 1,
+	"ingest": 2, "query": 2, "optimizer": 2, "live": 2,
+	"plugin": 3, "cmd/kpiflow": 3,
+	"": 4, // pkg/main.go
+}
+
+// Packages that may import nothing from kpiflow at all.
+var leaves = []string{"frames", "ledger", "query/plan", "forecast"}
+
+// Imports forbidden even where the layers would allow them.
+var forbidden = map[string][]string{
+	"query":       {"store"},
+	"optimizer":   {"store", "query", "frames"},
+	"cmd/kpiflow": {"plugin"},
+}
+
+// Only these may import the SDK's serving and instance packages.
+var sdkServing = []string{
+	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource",
+	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt",
+	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter",
+}
+
+func TestImportDirections(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		pkg := rel(fields[0])
+		from, known := layers[pkg]
+		for _, imp := range fields[1:] {
+			for _, s := range sdkServing {
+				if imp == s && pkg != "plugin" && pkg != "" {
+					t.Errorf("%s imports %s: only pkg/plugin and pkg/main.go may", fields[0], imp)
+				}
+			}
+			if !strings.HasPrefix(imp, module) || !known {
+				continue
+			}
+			dep := rel(imp)
+			if strings.HasPrefix(dep, "internal/") {
+				t.Errorf("%s imports the test helper %s", fields[0], imp)
+				continue
+			}
+			for _, leaf := range leaves {
+				if pkg == leaf {
+					t.Errorf("%s must import no kpiflow package, imports %s", fields[0], imp)
+				}
+			}
+			for _, f := range forbidden[pkg] {
+				if dep == f {
+					t.Errorf("%s must not import %s", fields[0], imp)
+				}
+			}
+			to, ok := layers[dep]
+			if !ok {
+				t.Errorf("%s imports %s, which has no layer in archtest: add it to the package map in STYLE.md and here", fields[0], imp)
+			} else if to >= from {
+				t.Errorf("%s (layer %d) imports %s (layer %d): imports must point to lower layers", fields[0], from, imp, to)
+			}
+		}
+	}
+}
+
+func rel(importPath string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(importPath, module), "/")
+}
