@@ -1,0 +1,159 @@
+import { CoreApp, DataSourceInstanceSettings, MetricFindValue, ScopedVars } from '@grafana/data';
+import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
+
+import { KpiflowJsonData } from '../types/config';
+import { defaultQueries, Filter, KpiflowQuery, normalizeQuery } from '../types/query';
+import { KpiflowVariableQuery } from '../types/variables';
+import { KpiflowVariableSupport } from './variables';
+
+/** Resource paths of the backend that list values (each answers a JSON array of strings). */
+export type ListResource = 'metrics' | 'teams' | 'projects' | 'labels/keys' | 'labels/values';
+
+/**
+ * Front end of the kpiflow data source. Queries run in the Go backend (also for alert rules), so
+ * nothing here is needed for a query to be correct: applyTemplateVariables only expands dashboard
+ * variables, which the backend would otherwise receive verbatim.
+ */
+export class DataSource extends DataSourceWithBackend<KpiflowQuery, KpiflowJsonData> {
+  constructor(instanceSettings: DataSourceInstanceSettings<KpiflowJsonData>) {
+    super(instanceSettings);
+    this.variables = new KpiflowVariableSupport(this);
+  }
+
+  getDefaultQuery(_app: CoreApp): Partial<KpiflowQuery> {
+    return { ...defaultQueries.kpi };
+  }
+
+  filterQuery(query: KpiflowQuery): boolean {
+    if (query.hide) {
+      return false;
+    }
+    if (query.queryType === 'sql') {
+      return query.rawSql.trim() !== '';
+    }
+    if (query.queryType === 'kpi') {
+      return query.metrics.length > 0;
+    }
+    return true;
+  }
+
+  applyTemplateVariables(query: KpiflowQuery, scopedVars: ScopedVars): KpiflowQuery {
+    const srv = getTemplateSrv();
+    const text = (v: string) => srv.replace(v, scopedVars);
+    // Multi-value variables in lists expand to several entries.
+    const list = (vs?: string[]) => vs?.flatMap((v) => splitMulti(srv.replace(v, scopedVars, 'csv')));
+    const q = normalizeQuery(query);
+    switch (q.queryType) {
+      case 'kpi':
+        return {
+          ...q,
+          metrics: list(q.metrics) ?? [],
+          groupBy: list(q.groupBy) ?? [],
+          filters: q.filters.map((f) => interpolateFilter(f, text, list)),
+          interval: q.interval ? text(q.interval) : q.interval,
+        };
+      case 'dora':
+        return { ...q, environment: text(q.environment), groupBy: list(q.groupBy) ?? [] };
+      case 'taskflow':
+        return { ...q, teams: list(q.teams), projects: list(q.projects) };
+      case 'forecast':
+        return {
+          ...q,
+          teams: list(q.teams),
+          projects: list(q.projects),
+          metric: q.metric ? text(q.metric) : q.metric,
+          horizon: q.horizon ? text(q.horizon) : q.horizon,
+          targetDate: q.targetDate ? text(q.targetDate) : q.targetDate,
+        };
+      case 'sql':
+        return { ...q, rawSql: srv.replace(q.rawSql, scopedVars, sqlQuote) };
+    }
+  }
+
+  /** Lists values from a resource endpoint; any failure (e.g. 404 before the backend has it) gives []. */
+  async listResource(path: ListResource, params?: Record<string, string>): Promise<string[]> {
+    try {
+      const res: unknown = await this.getResource(path, params);
+      return Array.isArray(res) ? res.filter((v): v is string => typeof v === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+
+  getMetrics = () => this.listResource('metrics');
+  getTeams = () => this.listResource('teams');
+  getProjects = () => this.listResource('projects');
+  getLabelKeys = () => this.listResource('labels/keys');
+  getLabelValues = (key: string) => this.listResource('labels/values', { key });
+
+  async metricFindQuery(
+    query: KpiflowVariableQuery,
+    options?: { scopedVars?: ScopedVars }
+  ): Promise<MetricFindValue[]> {
+    let values: string[];
+    switch (query.kind) {
+      case 'metrics':
+        values = await this.getMetrics();
+        break;
+      case 'teams':
+        values = await this.getTeams();
+        break;
+      case 'projects':
+        values = await this.getProjects();
+        break;
+      case 'labelKeys':
+        values = await this.getLabelKeys();
+        break;
+      case 'labelValues': {
+        const key = getTemplateSrv().replace(query.labelKey ?? '', options?.scopedVars);
+        values = key ? await this.getLabelValues(key) : [];
+        break;
+      }
+      default:
+        values = [];
+    }
+    return filterByRegex(values, query.regex).map((text) => ({ text, value: text }));
+  }
+}
+
+function interpolateFilter(
+  f: Filter,
+  text: (v: string) => string,
+  list: (vs?: string[]) => string[] | undefined
+): Filter {
+  const value = Array.isArray(f.value)
+    ? (list(f.value) ?? [])
+    : f.operator === 'in' || f.operator === 'not in'
+      ? (list([f.value]) ?? [])
+      : text(f.value);
+  return { ...f, key: text(f.key), value };
+}
+
+/** Splits Grafana's csv format ("a,b") of a multi-value variable; a plain value stays whole. */
+function splitMulti(v: string): string[] {
+  return v === '' ? [] : v.split(',');
+}
+
+/**
+ * Formats a variable's value(s) for raw SQL like Grafana's ClickHouse data source does, so its
+ * queries carry over: a multi-value becomes quoted literals ('a','b'); a single value stays as is
+ * (users write '$var' themselves).
+ */
+export function sqlQuote(value: string | string[]): string {
+  if (!Array.isArray(value)) {
+    return value;
+  }
+  return value.map((s) => `'${String(s).replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(',');
+}
+
+export function filterByRegex(values: string[], regex?: string): string[] {
+  if (!regex) {
+    return values;
+  }
+  try {
+    const re = new RegExp(regex);
+    return values.filter((v) => re.test(v));
+  } catch {
+    return values;
+  }
+}

@@ -1,0 +1,50 @@
+import React from 'react';
+import { css } from '@emotion/css';
+import { GrafanaTheme2, PanelProps } from '@grafana/data';
+import { useStyles2 } from '@grafana/ui';
+
+import { selectors } from '../../components/selectors';
+import { CfdChart } from './CfdChart';
+import { useTaskflowModel } from './data';
+import { TaskflowOptions } from './types';
+import { WipView } from './WipView';
+
+const getStyles = (theme: GrafanaTheme2) => ({
+  root: css({
+    display: 'flex',
+    flexDirection: 'column',
+    gap: theme.spacing(1),
+    overflow: 'hidden',
+  }),
+  empty: css({
+    color: theme.colors.text.secondary,
+    padding: theme.spacing(2),
+  }),
+});
+
+/** kpiflow task flow: cumulative flow diagram and/or WIP by state with aging work. */
+export function TaskflowPanel({ data, options, width, height, timeZone }: PanelProps<TaskflowOptions>) {
+  const styles = useStyles2(getStyles);
+  const model = useTaskflowModel(data, options.agingThresholdDays);
+  const showCfd = Boolean(model.cfd && model.cfd.times.length > 0) && options.view !== 'wip';
+  const showWip = Boolean(model.tasks) && options.view !== 'cfd';
+
+  if (!showCfd && !showWip) {
+    return (
+      <div className={styles.empty} data-testid={selectors.panels.taskflow.empty}>
+        No task flow data. Use a kpiflow query of type Task flow (view cfd for cumulative flow, tasks or aging for work
+        in progress).
+      </div>
+    );
+  }
+  const cfdHeight = showCfd && showWip ? Math.round(height * 0.45) : height;
+  const wipHeight = showCfd && showWip ? height - cfdHeight - 8 : height;
+  return (
+    <div className={styles.root} style={{ width, height }} data-testid={selectors.panels.taskflow.root}>
+      {showCfd && model.cfd && <CfdChart model={model.cfd} width={width} height={cfdHeight} timeZone={timeZone} />}
+      {showWip && model.tasks && (
+        <WipView model={model.tasks} width={width} height={wipHeight} agingThresholdDays={options.agingThresholdDays} />
+      )}
+    </div>
+  );
+}

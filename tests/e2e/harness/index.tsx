@@ -1,0 +1,141 @@
+// Browser harness for the kpiflow panels: renders each panel with fixture frames, outside Grafana.
+// Built by tests/e2e/build-harness.mjs (esbuild) and loaded by tests/e2e/panels.test.mjs.
+import React, { useEffect, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import {
+  createTheme,
+  DataFrame,
+  dataFrameFromJSON,
+  DataFrameJSON,
+  EventBusSrv,
+  getDefaultTimeRange,
+  LoadingState,
+  PanelProps,
+  ThemeContext,
+} from '@grafana/data';
+
+import { ForecastPanel } from '../../../src/panels/forecast/ForecastPanel';
+import { makeCompletionFrame, makePercentileTableFrame, makeTrendFrame } from '../../../src/panels/forecast/fixtures';
+import { defaultForecastOptions, ForecastOptions } from '../../../src/panels/forecast/types';
+import { makeCfdFrame, makeTasksFrame } from '../../../src/panels/taskflow/fixtures';
+import { TaskflowPanel } from '../../../src/panels/taskflow/TaskflowPanel';
+import { defaultTaskflowOptions, TaskflowOptions } from '../../../src/panels/taskflow/types';
+
+const theme = createTheme({ colors: { mode: 'dark' } });
+const params = new URLSearchParams(window.location.search);
+const TASKS = Number(params.get('tasks') ?? 50000);
+
+function panelProps<T>(id: number, series: DataFrame[], options: T, width: number, height: number): PanelProps<T> {
+  const timeRange = getDefaultTimeRange();
+  return {
+    id,
+    data: { series, state: LoadingState.Done, timeRange },
+    timeRange,
+    timeZone: 'utc',
+    options,
+    transparent: false,
+    width,
+    height,
+    fieldConfig: { defaults: {}, overrides: [] },
+    renderCounter: 0,
+    title: 'harness',
+    eventBus: new EventBusSrv(),
+    onOptionsChange: () => {},
+    onFieldConfigChange: () => {},
+    replaceVariables: (s: string) => s,
+    onChangeTimeRange: () => {},
+  };
+}
+
+/** Frames the Go backend wrote (tests/fixtures/taskflow.json), when present. */
+async function loadBackendFixture(): Promise<DataFrame[] | null> {
+  const res = await fetch('/fixtures/taskflow.json');
+  if (!res.ok) {
+    return null;
+  }
+  const body: unknown = await res.json();
+  const list = extractFrames(body);
+  return list.map((f) => dataFrameFromJSON(f));
+}
+
+/** Accepts [frames], {frames}, or a QueryDataResponse {results: {A: {frames}}}. */
+function extractFrames(body: unknown): DataFrameJSON[] {
+  if (Array.isArray(body)) {
+    return body as DataFrameJSON[];
+  }
+  if (body && typeof body === 'object') {
+    const o = body as { frames?: DataFrameJSON[]; results?: Record<string, { frames?: DataFrameJSON[] }> };
+    if (o.frames) {
+      return o.frames;
+    }
+    if (o.results) {
+      return Object.values(o.results).flatMap((r) => r.frames ?? []);
+    }
+  }
+  return [];
+}
+
+function Section({ id, title, children }: { id: string; title: string; children: React.ReactNode }) {
+  return (
+    <section id={id} style={{ marginBottom: 24 }}>
+      <h3 style={{ margin: '0 0 8px', fontSize: 14 }}>{title}</h3>
+      <div
+        style={{
+          border: `1px solid ${theme.colors.border.weak}`,
+          background: theme.colors.background.primary,
+          padding: 8,
+          display: 'inline-block',
+        }}
+      >
+        {children}
+      </div>
+    </section>
+  );
+}
+
+function Harness() {
+  const [backend, setBackend] = useState<DataFrame[] | null | undefined>(undefined);
+  useEffect(() => {
+    loadBackendFixture()
+      .catch(() => null)
+      .then(setBackend);
+  }, []);
+  const taskflowSeries = React.useMemo(() => [makeCfdFrame(60), makeTasksFrame(TASKS)], []);
+  const taskOpts: TaskflowOptions = defaultTaskflowOptions;
+  const fcOpts: ForecastOptions = defaultForecastOptions;
+  return (
+    <ThemeContext.Provider value={theme}>
+      <div
+        style={{
+          background: theme.colors.background.canvas,
+          color: theme.colors.text.primary,
+          fontFamily: theme.typography.fontFamily,
+          fontSize: theme.typography.fontSize,
+          padding: 16,
+          minHeight: '100vh',
+        }}
+      >
+        <Section id="taskflow" title={`Task flow (generated, ${TASKS} tasks)`}>
+          <TaskflowPanel {...panelProps(1, taskflowSeries, taskOpts, 900, 640)} />
+        </Section>
+        <Section id="forecast-completion" title="Forecast: burn-up">
+          <ForecastPanel {...panelProps(2, [makeCompletionFrame(), makePercentileTableFrame()], fcOpts, 900, 320)} />
+        </Section>
+        <Section id="forecast-trend" title="Forecast: KPI trend">
+          <ForecastPanel {...panelProps(3, [makeTrendFrame()], fcOpts, 900, 280)} />
+        </Section>
+        {backend && (
+          <Section id="taskflow-backend" title="Task flow (tests/fixtures/taskflow.json)">
+            <TaskflowPanel {...panelProps(4, backend, taskOpts, 900, 500)} />
+          </Section>
+        )}
+        <div id="harness-ready" data-backend={backend ? 'yes' : 'no'} hidden={backend === undefined} />
+      </div>
+    </ThemeContext.Provider>
+  );
+}
+
+const root = document.getElementById('root');
+if (root) {
+  createRoot(root).render(<Harness />);
+}
