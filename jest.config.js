@@ -16,5 +16,8 @@ module.exports = {
     '^.+\\.mjs$': swc,
   },
   moduleFileExtensions: ['js', 'mjs', 'cjs', 'jsx', 'ts', 'tsx', 'json', 'node'],
+  // The first test of a file pays for importing @grafana/ui, which takes
+  // several seconds on a busy 2-core CI machine; 5 s (Jest's default) flakes.
+  testTimeout: 60000,
   transformIgnorePatterns: [nodeModulesToTransform([...grafanaESModules, 'internmap', 'robust-predicates'])],
 };
