@@ -42,9 +42,20 @@ func (inst *Instance) CheckHealth(ctx context.Context, _ *backend.CheckHealthReq
 	}
 	details.Schema, details.SchemaVersion = string(schema.Status), schema.Version
 	msg := fmt.Sprintf("Connected to ClickHouse %s at %s, database %s. %s", d.Version, inst.settings.Addr(), inst.settings.Database, schema.Describe())
+	if schema.Detail != "" && schema.Status != store.SchemaBroken {
+		msg += " " + schema.Detail + "."
+	}
 	status := backend.HealthStatusOk
 	if schema.Status == store.SchemaBroken {
 		status = backend.HealthStatusError
+	}
+	// Automatic migration and retention run in the background (admin.go);
+	// their failures surface here rather than failing the instance.
+	if note, failed := inst.schema.healthNote(schema.Status == store.SchemaReady); note != "" {
+		msg += " " + note
+		if failed {
+			status = backend.HealthStatusError
+		}
 	}
 	return &backend.CheckHealthResult{Status: status, Message: msg, JSONDetails: mustJSON(details)}, nil
 }

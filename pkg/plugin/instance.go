@@ -29,6 +29,8 @@ type Instance struct {
 	queries     *datasource.QueryTypeMux
 	resources   backend.CallResourceHandler
 	logger      log.Logger
+	// schema runs automatic migration and retention (admin.go).
+	schema *schemaJobs
 }
 
 var (
@@ -41,7 +43,7 @@ var (
 // NewInstance is the SDK's instance factory: it parses the settings and opens
 // the pool (without connecting).
 func NewInstance(ctx context.Context, ds backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
-	inst := &Instance{logger: backend.Logger.With("datasource", ds.UID)}
+	inst := &Instance{logger: backend.Logger.With("datasource", ds.UID), schema: newSchemaJobs()}
 	s, err := settings.Parse(ds.JSONData, ds.DecryptedSecureJSONData)
 	if err != nil {
 		inst.settingsErr = err
@@ -56,11 +58,14 @@ func NewInstance(ctx context.Context, ds backend.DataSourceInstanceSettings) (in
 	}
 	inst.queries = newQueryMux(inst)
 	inst.resources = httpadapter.New(newResourceMux(inst))
+	// Bounded: a slow server never holds up the instance (admin.go).
+	inst.startSchemaJobs()
 	return inst, nil
 }
 
 // Dispose closes the pool; the SDK calls it when the settings change.
 func (inst *Instance) Dispose() {
+	inst.schema.stop()
 	if inst.store == nil {
 		return
 	}

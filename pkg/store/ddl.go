@@ -1,0 +1,260 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/kpiflow/kpiflow/pkg/dialect"
+	"github.com/kpiflow/kpiflow/pkg/settings"
+)
+
+// Migration is one versioned schema change, spelled for one server and one
+// configuration.
+type Migration struct {
+	Version int
+	Name    string
+	// Statements run in order. Each is idempotent (IF NOT EXISTS), so a
+	// half-applied migration can simply be run again.
+	Statements []string
+	// Checksum is the hex sha256 of the statements joined by ";\n".
+	Checksum string
+}
+
+// migrationDef is a migration before it is spelled for a server.
+type migrationDef struct {
+	version int
+	name    string
+	// objects are the tables and views the migration creates, by their plain
+	// names (the health check looks for them).
+	objects []string
+}
+
+// migrationDefs is every migration, oldest first. Append new ones; never
+// change an applied one's objects.
+func migrationDefs() []migrationDef {
+	return []migrationDef{
+		{1, "baseline tables", []string{TableKPISamples, TableTaskEvents, TableDeployments, TableIncidents,
+			TablePipelineRuns, TableTeams, TableIngestLedger}},
+		{2, "kpi rollups", []string{TableKPIRollup1m, TableKPIRollup1m + "_mv", TableKPIRollup1h, TableKPIRollup1h + "_mv",
+			TableKPIRollup1d, TableKPIRollup1d + "_mv"}},
+		{3, "tasks_current", []string{TableTasksCurrent, TableTasksCurrent + "_mv"}},
+	}
+}
+
+// build spells the migration's statements: tables are created from Tables(),
+// and a name ending in _mv is the view feeding the table before it.
+func (def migrationDef) build(g ddlGen) []string {
+	var out []string
+	var last Table
+	for _, name := range def.objects {
+		view, isView := strings.CutSuffix(name, "_mv")
+		switch {
+		case isView && last.Kind == KindRollup && last.Name == view:
+			out = append(out, g.rollupView(last))
+		case isView && last.Kind == KindCurrent && last.Name == view:
+			out = append(out, g.copyView(name, TableTaskEvents, last))
+		case isView:
+			// Only the two view kinds above exist; anything else is a kpiflow bug.
+			panic("store: no view definition for " + name)
+		default:
+			last = mustTable(name)
+			out = append(out, g.createTable(last)...)
+		}
+	}
+	return out
+}
+
+// LatestVersion is the newest migration this build knows.
+func LatestVersion() int {
+	defs := migrationDefs()
+	return defs[len(defs)-1].version
+}
+
+func mustTable(name string) Table {
+	t, ok := LookupTable(name)
+	if !ok {
+		// The migration list only names tables from Tables(); a miss is a kpiflow bug.
+		panic("store: migration names unknown table " + name)
+	}
+	return t
+}
+
+// Migrations spells every migration for a server of dialect d and the
+// configuration s (database, cluster, retention). It is pure: the admin
+// schema page and the tests show exactly what Migrate would run.
+func Migrations(d dialect.Dialect, s settings.Settings) ([]Migration, error) {
+	g, err := newDDLGen(d, s)
+	if err != nil {
+		return nil, err
+	}
+	defs := migrationDefs()
+	out := make([]Migration, len(defs))
+	for i, def := range defs {
+		stmts := def.build(g)
+		out[i] = Migration{Version: def.version, Name: def.name, Statements: stmts, Checksum: checksum(stmts)}
+	}
+	return out, nil
+}
+
+// BootstrapDDL creates schema_migrations (and, in cluster mode, the database
+// on every node); it runs before any migration.
+func BootstrapDDL(d dialect.Dialect, s settings.Settings) ([]string, error) {
+	g, err := newDDLGen(d, s)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	if g.cluster != "" {
+		// The pool's node has the database (it connected to it); the others may not.
+		out = append(out, fmt.Sprintf("CREATE DATABASE IF NOT EXISTS %s%s", dialect.Quote(g.db), g.onCluster()))
+	}
+	return append(out, g.createTable(migrationsTable())...), nil
+}
+
+func checksum(stmts []string) string {
+	sum := sha256.Sum256([]byte(strings.Join(stmts, ";\n")))
+	return hex.EncodeToString(sum[:])
+}
+
+// ddlGen writes DDL for one dialect and configuration.
+type ddlGen struct {
+	d         dialect.Dialect
+	db        string
+	cluster   string
+	retention map[string]int
+}
+
+func newDDLGen(d dialect.Dialect, s settings.Settings) (ddlGen, error) {
+	if !dialect.ValidIdent(s.Database) {
+		return ddlGen{}, &settings.FieldError{Field: "jsonData.database", Message: fmt.Sprintf("expected a database name of letters, digits and underscores, got %q", s.Database)}
+	}
+	if s.Cluster != "" && !dialect.ValidIdent(s.Cluster) {
+		return ddlGen{}, &settings.FieldError{Field: "jsonData.cluster", Message: fmt.Sprintf("expected a cluster name of letters, digits and underscores, got %q", s.Cluster)}
+	}
+	return ddlGen{d: d, db: s.Database, cluster: s.Cluster, retention: s.RetentionDays}, nil
+}
+
+// qualified is `db`.`name`: DDL names the database, because ON CLUSTER DDL
+// runs on other nodes whose current database is not ours.
+func (g ddlGen) qualified(name string) string {
+	return dialect.Quote(g.db) + "." + dialect.Quote(name)
+}
+
+// storage is the table that holds the rows: name_local in cluster mode.
+func (g ddlGen) storage(name string) string {
+	if g.cluster != "" {
+		return name + "_local"
+	}
+	return name
+}
+
+func (g ddlGen) onCluster() string {
+	if g.cluster == "" {
+		return ""
+	}
+	return " ON CLUSTER " + dialect.Quote(g.cluster)
+}
+
+// createTable is the table's CREATE TABLE, or in cluster mode the replicated
+// local table plus the Distributed table under the plain name.
+func (g ddlGen) createTable(t Table) []string {
+	local := g.storage(t.Name)
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s%s\n(\n", g.qualified(local), g.onCluster())
+	for i, c := range t.Columns {
+		fmt.Fprintf(&b, "    %s %s", dialect.Quote(c.Name), c.TypeFor(g.d))
+		if c.Default != "" {
+			b.WriteString(" DEFAULT " + c.Default)
+		}
+		if c.codec != "" && g.d.Features.Codecs {
+			b.WriteString(" CODEC(" + c.codec + ")")
+		}
+		if i < len(t.Columns)-1 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, ")\nENGINE = %s", g.engine(t, local))
+	if t.PartitionBy != "" {
+		b.WriteString("\nPARTITION BY " + t.PartitionBy)
+	}
+	b.WriteString("\nORDER BY " + t.OrderBy)
+	if ttl := g.ttl(t); ttl != "" {
+		b.WriteString("\nTTL " + ttl)
+	}
+	out := []string{b.String()}
+	if g.cluster != "" {
+		out = append(out, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s AS %s\nENGINE = Distributed('%s', '%s', '%s', %s)",
+			g.qualified(t.Name), g.onCluster(), g.qualified(local),
+			g.cluster, g.db, local, t.ShardKey))
+	}
+	return out
+}
+
+func (g ddlGen) engine(t Table, local string) string {
+	var args []string
+	name := t.Engine
+	if g.cluster != "" {
+		name = "Replicated" + name
+		args = append(args, fmt.Sprintf("'/clickhouse/tables/{shard}/%s/%s'", g.db, local), "'{replica}'")
+	}
+	if t.Version != "" {
+		args = append(args, t.Version)
+	}
+	if len(args) == 0 && name == t.Engine {
+		return name
+	}
+	return name + "(" + strings.Join(args, ", ") + ")"
+}
+
+// ttl is the table's TTL expression, when retention is configured for it and
+// the server has TTL ("" otherwise: ApplyRetention drops old data instead).
+func (g ddlGen) ttl(t Table) string {
+	days := g.retention[t.Name]
+	if days <= 0 || t.TimeColumn == "" || !g.d.Features.TTL {
+		return ""
+	}
+	return ttlExpr(t.TimeColumn, days)
+}
+
+func ttlExpr(col string, days int) string {
+	return fmt.Sprintf("%s + INTERVAL %d DAY", col, days)
+}
+
+// rollupView is the materialized view <rollup>_mv feeding a rollup from
+// kpi_samples. In cluster mode it reads and writes the local tables on each
+// node (the view itself keeps its plain name, as nothing reads it), so every
+// shard rolls up the samples it holds and the Distributed rollup merges them.
+func (g ddlGen) rollupView(t Table) string {
+	return fmt.Sprintf(`CREATE MATERIALIZED VIEW IF NOT EXISTS %s%s TO %s AS
+SELECT
+    %s AS bucket,
+    metric, team, project, service, environment,
+    countState() AS cnt,
+    sumState(value) AS `+"`sum`"+`,
+    minState(value) AS `+"`min`"+`,
+    maxState(value) AS `+"`max`"+`,
+    %s(value) AS q,
+    argMaxState(value, ts) AS `+"`last`"+`
+FROM %s
+GROUP BY bucket, metric, team, project, service, environment`,
+		g.qualified(t.Name+"_mv"), g.onCluster(), g.qualified(g.storage(t.Name)),
+		g.d.Bucket("ts", t.ResolutionSeconds), RollupQuantilesState,
+		g.qualified(g.storage(TableKPISamples)))
+}
+
+// RollupQuantilesState is the -State form of RollupQuantiles, used by the views.
+const RollupQuantilesState = "quantilesTDigestState(0.5, 0.9, 0.95, 0.99)"
+
+// copyView is a materialized view copying every column of from into t.
+func (g ddlGen) copyView(name, from string, t Table) string {
+	cols := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = dialect.Quote(c.Name)
+	}
+	return fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s%s TO %s AS\nSELECT %s\nFROM %s",
+		g.qualified(name), g.onCluster(), g.qualified(g.storage(t.Name)),
+		strings.Join(cols, ", "), g.qualified(g.storage(from)))
+}

@@ -1,0 +1,259 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kpiflow/kpiflow/pkg/dialect"
+	"github.com/kpiflow/kpiflow/pkg/settings"
+)
+
+// RetentionMethod is how old rows of a table are removed.
+type RetentionMethod string
+
+// The retention methods, chosen per table by RetentionRules.
+const (
+	// RetentionTTL: the server expires rows itself (TTL, ClickHouse 19.6+).
+	RetentionTTL RetentionMethod = "ttl"
+	// RetentionDropPartitions: ApplyRetention drops whole monthly partitions
+	// whose newest row is older than the limit.
+	RetentionDropPartitions RetentionMethod = "drop_partitions"
+	// RetentionDelete: for unpartitioned tables on servers without TTL,
+	// ApplyRetention deletes old rows with a mutation (ALTER TABLE ... DELETE).
+	RetentionDelete RetentionMethod = "delete"
+)
+
+// RetentionRule is the configured retention of one table.
+type RetentionRule struct {
+	Table  string          `json:"table"`
+	Column string          `json:"column"`
+	Days   int             `json:"days"`
+	Method RetentionMethod `json:"method"`
+}
+
+// RetentionRules lists, sorted by table, the retention configured in s and
+// how a server of dialect d applies it. It is pure.
+func RetentionRules(d dialect.Dialect, s settings.Settings) []RetentionRule {
+	var out []RetentionRule
+	for _, t := range Tables() {
+		days := s.RetentionDays[t.Name]
+		if days <= 0 || t.TimeColumn == "" {
+			continue
+		}
+		r := RetentionRule{Table: t.Name, Column: t.TimeColumn, Days: days}
+		switch {
+		case d.Features.TTL:
+			r.Method = RetentionTTL
+		case t.PartitionBy != "":
+			r.Method = RetentionDropPartitions
+		default:
+			r.Method = RetentionDelete
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Table < out[j].Table })
+	return out
+}
+
+// RetentionAction is one change ApplyRetention made.
+type RetentionAction struct {
+	Table  string          `json:"table"`
+	Method RetentionMethod `json:"method"`
+	// Statement is the DDL that ran.
+	Statement string `json:"statement"`
+	// Partition is the dropped partition, for RetentionDropPartitions.
+	Partition string `json:"partition,omitempty"`
+}
+
+// ApplyRetention enforces the configured retention as of now.
+//
+//	actions, err := st.ApplyRetention(ctx, time.Now())
+//
+// # Notes
+//
+// With TTL it only makes sure each table's TTL matches the settings
+// (ALTER TABLE ... MODIFY TTL when it does not), so changed settings take
+// effect; the server expires the rows. Without TTL it drops every monthly
+// partition whose newest row is older than now minus the limit, so rows live
+// up to a month longer than the limit; unpartitioned tables get a DELETE
+// mutation, issued only when there is something to delete. Tables that do
+// not exist yet are skipped. In cluster mode partitions are listed on the
+// connected node and dropped ON CLUSTER.
+func (s *Store) ApplyRetention(ctx context.Context, now time.Time) ([]RetentionAction, error) {
+	d, err := s.Dialect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rules := RetentionRules(d, s.settings)
+	if len(rules) == 0 {
+		return nil, nil
+	}
+	g, err := newDDLGen(d, s.settings)
+	if err != nil {
+		return nil, err
+	}
+	engines, err := s.engines(ctx)
+	if err != nil {
+		return nil, err
+	}
+	actions := []RetentionAction{}
+	for _, r := range rules {
+		local := g.storage(r.Table)
+		engineFull, ok := engines[local]
+		if !ok {
+			continue
+		}
+		cutoff := now.Add(-time.Duration(r.Days) * 24 * time.Hour)
+		var acts []RetentionAction
+		switch r.Method {
+		case RetentionTTL:
+			acts, err = s.syncTTL(ctx, g, r, engineFull)
+		case RetentionDropPartitions:
+			acts, err = s.dropPartitions(ctx, g, r, cutoff)
+		case RetentionDelete:
+			acts, err = s.deleteOld(ctx, g, r, cutoff)
+		}
+		actions = append(actions, acts...)
+		if err != nil {
+			return actions, err
+		}
+	}
+	return actions, nil
+}
+
+// engines maps each table of the database to its engine_full text.
+func (s *Store) engines(ctx context.Context) (map[string]string, error) {
+	rows, err := s.conn.Query(ctx, "SELECT name, engine_full FROM system.tables WHERE database = ?", s.settings.Database)
+	if err != nil {
+		return nil, Classify(s.settings, fmt.Errorf("list tables for retention: %w", err))
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, engine string
+		if err := rows.Scan(&name, &engine); err != nil {
+			return nil, fmt.Errorf("list tables for retention: %w", err)
+		}
+		out[name] = engine
+	}
+	if err := rows.Err(); err != nil {
+		return nil, Classify(s.settings, fmt.Errorf("list tables for retention: %w", err))
+	}
+	return out, nil
+}
+
+func (s *Store) syncTTL(ctx context.Context, g ddlGen, r RetentionRule, engineFull string) ([]RetentionAction, error) {
+	if ttlMatches(engineFull, r.Column, r.Days) {
+		return nil, nil
+	}
+	stmt := g.modifyTTL(r)
+	if err := s.conn.Exec(ctx, stmt); err != nil {
+		return nil, Classify(s.settings, fmt.Errorf("set %d-day TTL on %s: %w", r.Days, r.Table, err))
+	}
+	return []RetentionAction{{Table: r.Table, Method: r.Method, Statement: stmt}}, nil
+}
+
+var spaceRe = regexp.MustCompile(`[\s` + "`" + `]+`)
+
+// ttlMatches reports whether a table's engine_full already has the TTL
+// "col + INTERVAL days DAY". Servers store it normalised, as
+// "TTL col + toIntervalDay(days)", so both spellings are accepted.
+func ttlMatches(engineFull, col string, days int) bool {
+	e := spaceRe.ReplaceAllString(engineFull, "")
+	for _, want := range []string{
+		fmt.Sprintf("TTL%s+toIntervalDay(%d)", col, days),
+		fmt.Sprintf("TTL%s+INTERVAL%dDAY", col, days),
+	} {
+		if i := strings.Index(e, want); i >= 0 {
+			rest := e[i+len(want):]
+			// Not a prefix of a longer expression, such as "+ toIntervalDay(300)" or a second term.
+			if rest == "" || strings.HasPrefix(rest, "SETTINGS") || strings.HasPrefix(rest, ",") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var partitionRe = regexp.MustCompile(`^[0-9]{6}$`)
+
+func (s *Store) dropPartitions(ctx context.Context, g ddlGen, r RetentionRule, cutoff time.Time) ([]RetentionAction, error) {
+	parts, err := s.expiredPartitions(ctx, g.storage(r.Table), cutoff)
+	if err != nil {
+		return nil, fmt.Errorf("list expired partitions of %s: %w", r.Table, err)
+	}
+	var out []RetentionAction
+	for _, p := range parts {
+		if !partitionRe.MatchString(p) {
+			// Only toYYYYMM partitions are ours; never splice anything else into DDL.
+			return out, fmt.Errorf("drop old partitions of %s: unexpected partition %q (expected YYYYMM)", r.Table, p)
+		}
+		stmt := g.dropPartition(r.Table, p)
+		if err := s.conn.Exec(ctx, stmt); err != nil {
+			return out, Classify(s.settings, fmt.Errorf("drop partition %s of %s: %w", p, r.Table, err))
+		}
+		out = append(out, RetentionAction{Table: r.Table, Method: r.Method, Statement: stmt, Partition: p})
+	}
+	return out, nil
+}
+
+// expiredPartitions lists the active partitions of a table whose newest row
+// is older than cutoff. The min/max index of the partition key's time column
+// gives each part's newest row, whatever the server's time zone.
+func (s *Store) expiredPartitions(ctx context.Context, table string, cutoff time.Time) ([]string, error) {
+	rows, err := s.conn.Query(ctx, `SELECT partition FROM system.parts
+WHERE database = ? AND table = ? AND active
+GROUP BY partition HAVING max(toUInt32(max_time)) < ? ORDER BY partition`,
+		s.settings.Database, table, uint32(max(cutoff.Unix(), 0)))
+	if err != nil {
+		return nil, Classify(s.settings, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, Classify(s.settings, rows.Err())
+}
+
+func (s *Store) deleteOld(ctx context.Context, g ddlGen, r RetentionRule, cutoff time.Time) ([]RetentionAction, error) {
+	table := g.qualified(g.storage(r.Table))
+	col := dialect.Quote(r.Column)
+	at := uint32(max(cutoff.Unix(), 0))
+	var n uint64
+	if err := s.conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s WHERE %s < toDateTime(?)", table, col), at).Scan(&n); err != nil {
+		return nil, Classify(s.settings, fmt.Errorf("count expired rows of %s: %w", r.Table, err))
+	}
+	if n == 0 {
+		// A mutation rewrites parts; issue none when nothing is due.
+		return nil, nil
+	}
+	stmt := g.deleteBefore(r, at)
+	if err := s.conn.Exec(ctx, stmt); err != nil {
+		return nil, Classify(s.settings, fmt.Errorf("delete expired rows of %s: %w", r.Table, err))
+	}
+	return []RetentionAction{{Table: r.Table, Method: r.Method, Statement: stmt}}, nil
+}
+
+// The retention statements. Values spliced in are our own: a number of days,
+// a partition id checked against partitionRe, a Unix time.
+
+func (g ddlGen) modifyTTL(r RetentionRule) string {
+	return fmt.Sprintf("ALTER TABLE %s%s MODIFY TTL %s", g.qualified(g.storage(r.Table)), g.onCluster(), ttlExpr(r.Column, r.Days))
+}
+
+func (g ddlGen) dropPartition(table, partition string) string {
+	return fmt.Sprintf("ALTER TABLE %s%s DROP PARTITION %s", g.qualified(g.storage(table)), g.onCluster(), partition)
+}
+
+func (g ddlGen) deleteBefore(r RetentionRule, unix uint32) string {
+	return fmt.Sprintf("ALTER TABLE %s%s DELETE WHERE %s < toDateTime(%d)", g.qualified(g.storage(r.Table)), g.onCluster(), dialect.Quote(r.Column), unix)
+}
