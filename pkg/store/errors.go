@@ -80,6 +80,10 @@ func Classify(s settings.Settings, err error) error {
 		}
 		return err
 	}
+	if name, ok := unsupportedSetting(err); ok {
+		return &ConnError{CategoryServer, fmt.Sprintf(
+			"This ClickHouse server takes settings only as whole numbers or true/false: change or remove %q in the data source's Custom settings (jsonData.customSettings)", name), err}
+	}
 	var certErr *tls.CertificateVerificationError
 	var unknownAuth x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
@@ -121,4 +125,16 @@ func isOpDial(err error) bool {
 func IsReadonly(err error) bool {
 	var ex *clickhouse.Exception
 	return errors.As(err, &ex) && ex.Code == codeReadonly
+}
+
+// unsupportedSetting recognises clickhouse-go refusing to send a text-valued
+// setting to an old server, and returns the setting's name.
+func unsupportedSetting(err error) (string, bool) {
+	msg := err.Error()
+	i := strings.Index(msg, "query setting ")
+	if i < 0 || !strings.Contains(msg, "has unsupported data type") {
+		return "", false
+	}
+	name, _, _ := strings.Cut(msg[i+len("query setting "):], " ")
+	return name, true
 }

@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -61,7 +63,7 @@ func Options(s settings.Settings) (*clickhouse.Options, error) {
 		opts.Protocol = clickhouse.HTTP
 	}
 	for _, cs := range s.CustomSettings {
-		opts.Settings[cs.Setting] = cs.Value
+		opts.Settings[cs.Setting] = settingValue(cs.Value)
 	}
 	if s.TLS.Enabled {
 		cfg, err := tlsConfig(s.TLS)
@@ -71,6 +73,22 @@ func Options(s settings.Settings) (*clickhouse.Options, error) {
 		opts.TLS = cfg
 	}
 	return opts, nil
+}
+
+// settingValue types a custom setting's text. Servers before 19.x (such as
+// 18.16) take settings over the native protocol only as integers, so numbers
+// and booleans must not travel as strings; newer servers accept all three.
+func settingValue(v string) any {
+	if n, err := strconv.Atoi(v); err == nil {
+		return n
+	}
+	switch strings.ToLower(v) {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return v
 }
 
 func tlsConfig(t settings.TLS) (*tls.Config, error) {
