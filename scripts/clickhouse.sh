@@ -39,6 +39,8 @@ start() {
   <default_profile>default</default_profile>
   <default_database>default</default_database>
   <mark_cache_size>268435456</mark_cache_size>
+  <!-- A one-node cluster, so cluster-mode DDL (Distributed tables) is tested. -->
+  <remote_servers><kpiflow_test><shard><replica><host>127.0.0.1</host><port>$tcp</port></replica></shard></kpiflow_test></remote_servers>
   <query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>500</flush_interval_milliseconds></query_log>
 </yandex>
 XML
