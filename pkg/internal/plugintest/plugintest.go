@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -216,8 +217,10 @@ func (p *Plugin) CallResource(ctx context.Context, t testing.TB, ds DataSource, 
 	for k, v := range headers {
 		hdr[k] = []string{v}
 	}
+	// As Grafana does: Path is the route alone, URL carries the query string.
+	route, _, _ := strings.Cut(path, "?")
 	req := &backend.CallResourceRequest{
-		PluginContext: ds.pluginContext(), Path: path, Method: method,
+		PluginContext: ds.pluginContext(), Path: route, Method: method,
 		URL: "/api/datasources/uid/" + ds.Settings.UID + "/resources/" + path, Headers: hdr, Body: body,
 	}
 	stream, err := p.Resource.CallResource(ctx, backend.ToProto().CallResourceRequest(req))
