@@ -1,0 +1,189 @@
+package query
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func macroEnv() MacroEnv {
+	return MacroEnv{
+		From:     time.Date(2026, 11, 23, 10, 0, 0, 250e6, time.UTC), // 1795428000.250
+		To:       time.Date(2026, 11, 24, 11, 0, 0, 750e6, time.UTC), // 1795518000.750
+		Interval: 30 * time.Second,
+	}
+}
+
+func TestExpandMacros(t *testing.T) {
+	tests := []struct {
+		name, sql, want string
+		env             func(*MacroEnv)
+	}{
+		{"timeFilter", "WHERE $__timeFilter(ts)", "WHERE ts >= toDateTime(1795428000) AND ts <= toDateTime(1795518000)", nil},
+		{"timeFilter expression", "WHERE $__timeFilter( toDateTime(t, 'UTC') )",
+			"WHERE toDateTime(t, 'UTC') >= toDateTime(1795428000) AND toDateTime(t, 'UTC') <= toDateTime(1795518000)", nil},
+		{"timeFilter_ms rounds inward on 18.16", "WHERE $__timeFilter_ms(ts)",
+			"WHERE ts >= toDateTime(1795428001) AND ts <= toDateTime(1795518000)", nil},
+		{"timeFilter_ms with DateTime64", "WHERE $__timeFilter_ms(ts)",
+			"WHERE ts >= fromUnixTimestamp64Milli(toInt64(1795428000250)) AND ts <= fromUnixTimestamp64Milli(toInt64(1795518000750))",
+			func(e *MacroEnv) { e.Milli = true }},
+		{"dateFilter", "WHERE $__dateFilter(d)", "WHERE d >= toDate('2026-11-23') AND d <= toDate('2026-11-24')", nil},
+		{"timeInterval", "SELECT $__timeInterval(ts) AS t", "SELECT toDateTime(intDiv(toUInt32(ts), 30) * 30) AS t", nil},
+		{"timeInterval at least 1s", "$__timeInterval(ts)", "toDateTime(intDiv(toUInt32(ts), 1) * 1)",
+			func(e *MacroEnv) { e.Interval = 20 * time.Millisecond }},
+		{"timeInterval_ms", "$__timeInterval_ms(ts)", "(intDiv(toUInt64(toUInt32(ts)) * 1000, 30000) * 30000)", nil},
+		{"interval_s", "INTERVAL $__interval_s SECOND", "INTERVAL 30 SECOND", nil},
+		{"interval_s with empty parens", "$__interval_s()", "30", nil},
+		{"interval_ms", "$__interval_ms", "30000", nil},
+		{"fromTime toTime", "$__fromTime, $__toTime", "toDateTime(1795428000), toDateTime(1795518000)", nil},
+		{"fromTime_ms toTime_ms", "$__fromTime_ms,$__toTime_ms", "toDateTime(1795428001),toDateTime(1795518000)", nil},
+		{"from to", "$__from $__to", "1795428000250 1795518000750", nil},
+		{"conditionalAll restricts", "WHERE $__conditionalAll(team IN ('a','b'), 'a','b')", "WHERE team IN ('a','b')", nil},
+		{"conditionalAll all marker", "WHERE $__conditionalAll(team IN ($__all), $__all)", "WHERE 1=1", nil},
+		{"conditionalAll empty", "WHERE $__conditionalAll(team = '', '')", "WHERE 1=1", nil},
+		{"conditionalAll unexpanded variable", "WHERE $__conditionalAll(team IN (${team:sqlstring}), ${team:sqlstring})", "WHERE 1=1", nil},
+		{"conditionalAll nested macro", "WHERE $__conditionalAll($__timeFilter(ts) AND team = 'x', 'x')",
+			"WHERE ts >= toDateTime(1795428000) AND ts <= toDateTime(1795518000) AND team = 'x'", nil},
+		{"arguments keep quotes and parentheses", "$__timeFilter(if(x = ')', a, b))",
+			"if(x = ')', a, b) >= toDateTime(1795428000) AND if(x = ')', a, b) <= toDateTime(1795518000)", nil},
+		{"no filters", "WHERE $__adHocFilters('kpi_samples')", "WHERE 1=1", nil},
+		{"adHocFilters", "WHERE $__adHocFilters('kpi_samples')",
+			"WHERE (toString(`team`) = 'a\\'b' AND `value` > 2.5 AND match(toString(`service`), '^api') AND toString(`env`) IN ('prod', 'x\\x24__y'))",
+			func(e *MacroEnv) {
+				e.AdHocFilters = []AdHocFilter{
+					{Key: "team", Operator: "=", Value: "a'b"},
+					{Key: "value", Operator: ">", Value: "2.5"},
+					{Key: "service", Operator: "=~", Value: "^api"},
+					{Key: "other_table.x", Operator: "=", Value: "skipped"},
+					{Key: "kpi_samples.env", Operator: "=|", Values: []string{"prod", "x$__y"}},
+				}
+			}},
+		{"adHocFilters db.table", "$__adHocFilters('kpiflow.kpi_samples')", "(toString(`team`) != 'a')",
+			func(e *MacroEnv) {
+				e.AdHocFilters = []AdHocFilter{{Key: "kpi_samples.team", Operator: "!=", Value: "a"}}
+			}},
+		{"no macros", "SELECT '$' || 'x', 1", "SELECT '$' || 'x', 1", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := macroEnv()
+			if tt.env != nil {
+				tt.env(&env)
+			}
+			got, err := ExpandMacros(tt.sql, env)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestExpandMacrosErrors(t *testing.T) {
+	tests := []struct{ sql, macro, msg string }{
+		{"SELECT $__nope(ts)", "$__nope", "unknown macro"},
+		{"SELECT $__timeFilter", "$__timeFilter", "expects one argument"},
+		{"SELECT $__timeFilter()", "$__timeFilter", "expects one argument"},
+		{"SELECT $__timeFilter(a, b)", "$__timeFilter", "expects one argument"},
+		{"SELECT $__timeFilter(ts", "$__timeFilter", "missing closing parenthesis"},
+		{"SELECT $__timeFilter(')", "$__timeFilter", "unterminated"},
+		{"SELECT $__fromTime(1)", "$__fromTime", "takes no arguments"},
+		{"SELECT $__conditionalAll(x)", "$__conditionalAll", "expects (condition, $variable)"},
+		{"SELECT $__adHocFilters()", "$__adHocFilters", "table name"},
+		{"SELECT $__adHocFilters('a b')", "$__adHocFilters", "table name"},
+		{"SELECT $__", "$__", "macro name"},
+		{"SELECT $_$__conditionalAll(_fromTime, 'x')", "$__", "still contains"},
+		{"SELECT $__timeFilter($__nope)", "$__nope", "unknown macro"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sql, func(t *testing.T) {
+			_, err := ExpandMacros(tt.sql, macroEnv())
+			var me *MacroError
+			require.ErrorAs(t, err, &me)
+			require.Equal(t, tt.macro, me.Macro)
+			require.Contains(t, err.Error(), tt.msg)
+			require.True(t, strings.HasPrefix(err.Error(), "rawSql: "), "errors name the field")
+		})
+	}
+}
+
+func TestParseSQLQuery(t *testing.T) {
+	q, err := ParseSQLQuery([]byte(`{"refId":"A","queryType":"sql","rawSql":"SELECT 1","datasource":{"uid":"x"},"intervalMs":1000,"maxDataPoints":100}`))
+	require.NoError(t, err)
+	require.Equal(t, "SELECT 1", q.RawSQL)
+	require.Equal(t, FormatTable, q.Format)
+
+	q, err = ParseSQLQuery([]byte(`{"rawSql":"SELECT 1","format":"timeseries","adhocFilters":[{"key":"team","operator":"=","value":"a"}]}`))
+	require.NoError(t, err)
+	require.Equal(t, FormatTimeSeries, q.Format)
+	require.Len(t, q.AdHocFilters, 1)
+
+	bad := []struct{ json, field string }{
+		{`{}`, "rawSql"},
+		{`{"rawSql":"  "}`, "rawSql"},
+		{`{"rawSql":"SELECT 1","format":"graph"}`, "format"},
+		{`{"rawSql":"SELECT 1","rawSQL":"x"}`, "rawSQL"},
+		{`{"rawSql":"SELECT 1","editorType":"sql"}`, "editorType"},
+		{`{"rawSql":1}`, "rawSql"},
+		{`{"rawSql":"SELECT 1","adhocFilters":[{"key":"a;b","operator":"=","value":"x"}]}`, "adhocFilters[0].key"},
+		{`{"rawSql":"SELECT 1","adhocFilters":[{"key":"a","operator":"LIKE","value":"x"}]}`, "adhocFilters[0].operator"},
+		{`[1]`, "query"},
+	}
+	for _, tt := range bad {
+		t.Run(tt.json, func(t *testing.T) {
+			_, err := ParseSQLQuery([]byte(tt.json))
+			var fe *FieldError
+			require.ErrorAs(t, err, &fe)
+			require.Equal(t, tt.field, fe.Field)
+		})
+	}
+}
+
+func FuzzExpandMacros(f *testing.F) {
+	for _, s := range []string{
+		"SELECT $__timeInterval(ts) AS t, count() FROM kpi_samples WHERE $__timeFilter(ts) GROUP BY t ORDER BY t",
+		"$__conditionalAll(team IN ('a'), 'a') AND $__adHocFilters('kpi_samples')",
+		"$__timeFilter_ms(ts) $__dateFilter(d) $__fromTime_ms $__toTime_ms $__interval_s $__timeInterval_ms(x)",
+		"$__timeFilter(if(x=')',(a),b))", "$__conditionalAll($__conditionalAll(1, 2), '')", "$_$__from", "$__",
+		"$__timeFilter('\\'')", "$__conditionalAll(``, `)`)",
+	} {
+		f.Add(s)
+	}
+	env := macroEnv()
+	env.AdHocFilters = []AdHocFilter{{Key: "team", Operator: "=", Value: "$__timeFilter(x)"}}
+	names := MacroNames()
+	f.Fuzz(func(t *testing.T, sql string) {
+		out, err := ExpandMacros(sql, env)
+		if err != nil {
+			return
+		}
+		for _, n := range names {
+			if strings.Contains(out, n) {
+				t.Fatalf("ExpandMacros(%q) = %q still contains %s", sql, out, n)
+			}
+		}
+	})
+}
+
+func FuzzParseSQLQuery(f *testing.F) {
+	for _, s := range []string{
+		`{"rawSql":"SELECT 1"}`, `{"rawSql":"SELECT 1","format":"timeseries"}`, `{"rawSql":1}`, `null`, `[]`, ``,
+		`{"rawSql":"x","adhocFilters":[{"key":"a","operator":"=|","values":["x"]}]}`, `{"rawSql":"x","adhocFilters":null}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		q, err := ParseSQLQuery(raw)
+		if err != nil {
+			return
+		}
+		if strings.TrimSpace(q.RawSQL) == "" || (q.Format != FormatTable && q.Format != FormatTimeSeries) {
+			t.Fatalf("ParseSQLQuery(%q) accepted %+v", raw, q)
+		}
+		for _, af := range q.AdHocFilters {
+			if !adHocKeyRe.MatchString(af.Key) {
+				t.Fatalf("accepted ad hoc key %q", af.Key)
+			}
+		}
+	})
+}

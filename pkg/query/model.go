@@ -1,0 +1,313 @@
+package query
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Query types handled by this package.
+const (
+	TypeKPI      = "kpi"
+	TypeDORA     = "dora"
+	TypeTaskflow = "taskflow"
+)
+
+// Formats of a query's result.
+const (
+	FormatTimeSeries = "timeseries"
+	FormatTable      = "table"
+	FormatBand       = "band"
+)
+
+// FieldError is bad query input; Field is the JSON path of the offending
+// field, such as "filters[1].operator".
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Common holds the fields every query carries.
+type Common struct {
+	RefID     string `json:"refId"`
+	QueryType string `json:"queryType"`
+	Hide      bool   `json:"hide"`
+	// Live asks for a streaming frame (Meta.Channel); accepted and validated
+	// here, streaming itself comes with the live issue.
+	Live bool `json:"live"`
+}
+
+// grafanaKeys are fields Grafana adds to every query; they are tolerated
+// (and ignored) so strict parsing only rejects what a person wrote wrong.
+func grafanaKeys() []string {
+	return []string{"datasource", "datasourceId", "intervalMs", "maxDataPoints", "key", "timeRange",
+		"requestId", "queryRef", "resultAssertions", "exemplar", "legendFormat", "instant", "range"}
+}
+
+// Query is a parsed builder query.
+type Query interface {
+	// Build turns the query into a plan (and a shaper for its result).
+	Build(env Env) (*Built, error)
+	// Base returns the common fields.
+	Base() Common
+}
+
+// Env is what a query is expanded with besides its JSON.
+type Env struct {
+	// From and To are the request's time range.
+	From, To time.Time
+	// Interval is Grafana's suggested interval (the request's Interval).
+	Interval time.Duration
+	// MaxDataPoints bounds the buckets when the query gives no interval
+	// (the request's MaxDataPoints; 0 for none).
+	MaxDataPoints int64
+	// MaxRows caps result rows (the data source's Max rows); 0 means none.
+	MaxRows int
+	// TeamParents maps a team to its parent ("" for a root), for teamLevel
+	// groupings. Only read when NeedsTeamTree reports true.
+	TeamParents map[string]string
+}
+
+// Parse reads a query of queryType from Grafana's query JSON, strictly:
+// unknown fields and bad values are errors naming the field.
+func Parse(queryType string, raw []byte) (Query, error) {
+	switch queryType {
+	case TypeKPI:
+		q := &KPIQuery{}
+		if err := decodeStrict(raw, q); err != nil {
+			return nil, err
+		}
+		if err := q.validate(); err != nil {
+			return nil, err
+		}
+		return q, nil
+	case TypeDORA:
+		q := &DORAQuery{}
+		if err := decodeStrict(raw, q); err != nil {
+			return nil, err
+		}
+		if err := q.validate(); err != nil {
+			return nil, err
+		}
+		return q, nil
+	case TypeTaskflow:
+		q := &TaskflowQuery{}
+		if err := decodeStrict(raw, q); err != nil {
+			return nil, err
+		}
+		if err := q.validate(); err != nil {
+			return nil, err
+		}
+		return q, nil
+	}
+	return nil, fieldErr("queryType", "unknown query type %q; expected kpi, dora or taskflow", queryType)
+}
+
+// decodeStrict decodes raw into v, rejecting unknown fields other than
+// Grafana's own, and turns decoder errors into FieldErrors.
+func decodeStrict(raw []byte, v any) error {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = []byte("{}")
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fieldErr("query", "expected a JSON object: %v", err)
+	}
+	for _, k := range grafanaKeys() {
+		delete(m, k)
+	}
+	clean, err := json.Marshal(m)
+	if err != nil {
+		return fieldErr("query", "re-encode: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(clean))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		// Embedded Common's fields arrive as "Common.live".
+		field := strings.TrimPrefix(typeErr.Field, "Common.")
+		if field == "" {
+			field = "query"
+		}
+		return fieldErr(field, "expected %s, got a JSON %s", jsonKind(typeErr.Type.String()), typeErr.Value)
+	}
+	if msg, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return fieldErr(strings.Trim(msg, `"`), "unknown field")
+	}
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return fe
+	}
+	return fieldErr("query", "expected a JSON object: %v", err)
+}
+
+func jsonKind(goType string) string {
+	switch {
+	case goType == "string":
+		return "a string"
+	case goType == "bool":
+		return "a boolean"
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "float"):
+		return "a number"
+	default:
+		return "an object"
+	}
+}
+
+// StringOrList is a filter value: one string or a list of strings.
+type StringOrList []string
+
+// UnmarshalJSON accepts "x" or ["x", "y"].
+func (s *StringOrList) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*s = StringOrList{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return &FieldError{Field: "value", Message: "expected a string or a list of strings"}
+	}
+	*s = many
+	return nil
+}
+
+// Limits on query input.
+const (
+	maxListLen  = 100
+	maxValueLen = 1024
+	maxValues   = 1000
+)
+
+var labelKeyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-/]{0,127}$`)
+
+func checkText(field, s string) error {
+	if len(s) > maxValueLen {
+		return fieldErr(field, "longer than %d bytes", maxValueLen)
+	}
+	if strings.ContainsRune(s, 0) || !utf8.ValidString(s) {
+		return fieldErr(field, "must be UTF-8 text without NUL")
+	}
+	return nil
+}
+
+func checkList(field string, xs []string, allowEmpty bool) error {
+	if !allowEmpty && len(xs) == 0 {
+		return fieldErr(field, "required; give at least one")
+	}
+	if len(xs) > maxListLen {
+		return fieldErr(field, "at most %d entries", maxListLen)
+	}
+	for i, x := range xs {
+		if err := checkText(fmt.Sprintf("%s[%d]", field, i), x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ParseInterval reads a bucket width such as "30s", "5m", "1h", "1d", "1w"
+// (whole seconds, from 1s to 366d).
+func ParseInterval(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, errors.New("empty")
+	}
+	units := map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}
+	var total time.Duration
+	for s != "" {
+		i := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == 0 || i == len(s) || i > 6 {
+			return 0, fmt.Errorf("expected a number and a unit (s, m, h, d, w) such as 5m, got %q", s)
+		}
+		n, _ := strconv.Atoi(s[:i])
+		u, ok := units[s[i]]
+		if !ok {
+			return 0, fmt.Errorf("unknown unit %q; expected s, m, h, d or w", s[i:i+1])
+		}
+		total += time.Duration(n) * u
+		s = s[i+1:]
+	}
+	if total < time.Second || total > 366*24*time.Hour {
+		return 0, errors.New("expected from 1s to 366d")
+	}
+	return total, nil
+}
+
+// bucketSeconds is the bucket width for a request: the explicit interval,
+// else Grafana's interval, never below min seconds, in whole seconds.
+func bucketSeconds(explicit time.Duration, env Env, minimum int64) int64 {
+	d := explicit
+	if d <= 0 {
+		d = env.Interval
+	}
+	s := int64(d / time.Second)
+	if s < minimum {
+		s = minimum
+	}
+	span := env.To.Unix() - env.From.Unix()
+	// Without an explicit interval, keep to the panel's points (alert rules
+	// send a 1s interval with many points), on a round width so the
+	// rollups can answer.
+	if explicit <= 0 && env.MaxDataPoints > 0 && span > 0 && span/s > env.MaxDataPoints {
+		s = niceSeconds((span + env.MaxDataPoints - 1) / env.MaxDataPoints)
+	}
+	// Keep the number of buckets bounded whatever Grafana suggests.
+	if span > 0 && span/s > 100_000 {
+		s = niceSeconds(span / 100_000)
+	}
+	return s
+}
+
+// niceSeconds rounds s up to a round bucket width (1s, 2s, 5s, ..., 1m, ...,
+// 1h, ..., 1d, then whole days).
+func niceSeconds(s int64) int64 {
+	for _, n := range []int64{1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800,
+		3600, 7200, 10800, 21600, 43200, 86400} {
+		if s <= n {
+			return n
+		}
+	}
+	return (s + 86399) / 86400 * 86400
+}
+
+func sortedUnique(xs []string) []string {
+	out := append([]string(nil), xs...)
+	sort.Strings(out)
+	j := 0
+	for i, x := range out {
+		if i == 0 || x != out[j-1] {
+			out[j] = x
+			j++
+		}
+	}
+	return out[:j]
+}
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }

@@ -1,0 +1,358 @@
+package query
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/kpiflow/kpiflow/pkg/query/plan"
+)
+
+// Taskflow views (the query JSON's `view`).
+const (
+	ViewCFD        = "cfd"
+	ViewWIP        = "wip"
+	ViewThroughput = "throughput"
+	ViewCycleTime  = "cycle_time"
+	ViewAging      = "aging"
+	ViewTasks      = "tasks"
+)
+
+// StateCategories are the task state categories, in flow order.
+func StateCategories() []string { return []string{"todo", "in_progress", "done"} }
+
+// DefaultPercentiles are cycle_time's percentiles when the query gives none.
+func DefaultPercentiles() []float64 { return []float64{50, 85, 95} }
+
+const day = int64(86400)
+
+// maxDays bounds the days a cfd or throughput view fills.
+const maxDays = 3700
+
+// TaskflowQuery is queryType "taskflow".
+type TaskflowQuery struct {
+	Common
+	View        string    `json:"view"`
+	Teams       []string  `json:"teams"`
+	Projects    []string  `json:"projects"`
+	Percentiles []float64 `json:"percentiles"`
+}
+
+// Base returns the common fields.
+func (q *TaskflowQuery) Base() Common { return q.Common }
+
+func (q *TaskflowQuery) validate() error {
+	switch q.View {
+	case ViewCFD, ViewWIP, ViewThroughput, ViewCycleTime, ViewAging, ViewTasks:
+	case "":
+		return fieldErr("view", "required; expected cfd, wip, throughput, cycle_time, aging or tasks")
+	default:
+		return fieldErr("view", "unknown view %q; expected cfd, wip, throughput, cycle_time, aging or tasks", q.View)
+	}
+	if err := checkList("teams", q.Teams, true); err != nil {
+		return err
+	}
+	if err := checkList("projects", q.Projects, true); err != nil {
+		return err
+	}
+	if len(q.Percentiles) > 20 {
+		return fieldErr("percentiles", "at most 20 entries")
+	}
+	for i, p := range q.Percentiles {
+		if !finite(p) || p <= 0 || p >= 100 {
+			return fieldErr(fmt.Sprintf("percentiles[%d]", i), "expected a percentile between 0 and 100 (exclusive), got %v", p)
+		}
+	}
+	return nil
+}
+
+func (q *TaskflowQuery) scope() []plan.Filter {
+	var fs []plan.Filter
+	add := func(col string, xs []string) {
+		if len(xs) == 0 {
+			return
+		}
+		vals := make([]any, 0, len(xs))
+		for _, x := range sortedUnique(xs) {
+			vals = append(vals, x)
+		}
+		fs = append(fs, plan.Filter{Column: col, Op: plan.OpIn, Values: vals})
+	}
+	add("team", q.Teams)
+	add("project", q.Projects)
+	return fs
+}
+
+func percentileName(p float64) string { return "p" + formatLevel(p) }
+
+// percentLevel is p/100 without binary noise (99.9 → 0.999, not
+// 0.9990000000000001), so the SQL shows the level the user asked for.
+func percentLevel(p float64) float64 {
+	l, _ := strconv.ParseFloat(strconv.FormatFloat(p/100, 'g', 12, 64), 64)
+	return l
+}
+
+// dayRange is the UTC days [first, last] a flow view covers.
+func dayRange(env Env) (int64, int64, error) {
+	from, to := env.From.Unix(), env.To.Unix()
+	if from < 0 {
+		from = 0
+	}
+	if to <= from {
+		to = from + 1
+	}
+	first, last := from/day*day, (to-1)/day*day
+	if (last-first)/day+1 > maxDays {
+		return 0, 0, fieldErr("timeRange", "the range covers more than %d days; narrow it", maxDays)
+	}
+	return first, last, nil
+}
+
+// Build plans the view. Days are UTC days.
+func (q *TaskflowQuery) Build(env Env) (*Built, error) {
+	limit := 0
+	if env.MaxRows > 0 {
+		limit = env.MaxRows + 1
+	}
+	to := env.To.Unix()
+	if to <= 0 {
+		to = 1
+	}
+	b := &Built{}
+	switch q.View {
+	case ViewCFD:
+		first, last, err := dayRange(env)
+		if err != nil {
+			return nil, err
+		}
+		// Each task's state category at the end of each day it changed; the
+		// days between are filled in Go (the state holds until the next change).
+		b.Plan = plan.Plan{Source: "task_events", TimeColumn: "ts", TimeRange: plan.TimeRange{To: last + day},
+			Bucket: day, Filters: q.scope(),
+			GroupBy:      []plan.GroupKey{{Column: "task_id", Alias: "task_id"}},
+			Aggregations: []plan.Aggregation{{Func: plan.FuncLast, Column: "state_category", Alias: "category"}},
+			OrderBy:      []plan.Order{{Column: "task_id"}, {Column: "time"}}, Limit: limit}
+		b.Notices = []string{"Cumulative flow: tasks per state category at the end of each UTC day, replayed from task_events."}
+		b.shape = func(res *data.Frame) (data.Frames, error) { return cfdFrame(res, first, last) }
+	case ViewWIP:
+		b.Plan = plan.Plan{Source: "tasks_current",
+			Filters:      append(q.scope(), plan.Filter{Column: "state_category", Op: plan.OpIn, Values: []any{"todo", "in_progress"}}),
+			GroupBy:      []plan.GroupKey{{Column: "state_category", Alias: "state_category"}, {Column: "state", Alias: "state"}},
+			Aggregations: []plan.Aggregation{{Func: plan.FuncCount, Alias: "tasks"}},
+			OrderBy:      []plan.Order{{Column: "state_category"}, {Column: "state"}}, Limit: limit}
+		b.Notices = []string{"Work in progress: current tasks in todo and in_progress per state (tasks_current FINAL)."}
+		b.shape = func(res *data.Frame) (data.Frames, error) {
+			asTable(res)
+			return data.Frames{res}, nil
+		}
+	case ViewThroughput:
+		first, last, err := dayRange(env)
+		if err != nil {
+			return nil, err
+		}
+		inner := plan.Plan{Source: "task_events", TimeColumn: "ts", TimeRange: plan.TimeRange{To: last + day},
+			Filters:      append(q.scope(), plan.Filter{Column: "state_category", Op: plan.OpEq, Values: []any{"done"}}),
+			GroupBy:      []plan.GroupKey{{Column: "task_id", Alias: "task_id"}},
+			Aggregations: []plan.Aggregation{{Func: plan.FuncMin, Column: "ts", Alias: "done_at"}}}
+		b.Plan = plan.Plan{From: &inner, TimeColumn: "done_at", TimeRange: plan.TimeRange{From: first, To: last + day},
+			Bucket: day, Aggregations: []plan.Aggregation{{Func: plan.FuncCount, Alias: "throughput"}},
+			OrderBy: []plan.Order{{Column: "time"}}, Limit: limit}
+		b.Notices = []string{"Throughput: tasks first reaching a done state per UTC day (days without any count as 0)."}
+		b.shape = func(res *data.Frame) (data.Frames, error) { return throughputFrame(res, first, last) }
+	case ViewCycleTime:
+		ps := q.Percentiles
+		if len(ps) == 0 {
+			ps = DefaultPercentiles()
+		}
+		inner := plan.Plan{Source: "task_events", TimeColumn: "ts", TimeRange: plan.TimeRange{To: to},
+			Filters: q.scope(), GroupBy: []plan.GroupKey{{Column: "task_id", Alias: "task_id"}},
+			Aggregations: []plan.Aggregation{
+				{Func: plan.FuncMin, Column: "ts", Alias: "started", Where: []plan.Filter{{Column: "state_category", Op: plan.OpEq, Values: []any{"in_progress"}}}},
+				{Func: plan.FuncMin, Column: "ts", Alias: "finished", Where: []plan.Filter{{Column: "state_category", Op: plan.OpEq, Values: []any{"done"}}}},
+			}}
+		outer := plan.Plan{From: &inner, TimeColumn: "finished", TimeRange: plan.TimeRange{From: max(env.From.Unix(), 1), To: to},
+			Filters:      []plan.Filter{{Column: "started", Op: plan.OpGt, Values: []any{int64(0)}}},
+			Aggregations: []plan.Aggregation{{Func: plan.FuncCount, Column: "finished", Minus: "started", Alias: "tasks"}}}
+		for _, p := range ps {
+			outer.Aggregations = append(outer.Aggregations, plan.Aggregation{Func: plan.FuncQuantile, Column: "finished", Minus: "started",
+				Args: []float64{percentLevel(p)}, Alias: fmt.Sprintf("q%d", len(outer.Aggregations))})
+		}
+		b.Plan = outer
+		b.Notices = []string{"Cycle time: per task, first in_progress event to first done event, for tasks done in the range; percentiles interpolate between the nearest values (ClickHouse quantile)."}
+		b.shape = func(res *data.Frame) (data.Frames, error) { return cycleTimeFrame(res, ps) }
+	case ViewAging:
+		inner := plan.Plan{Source: "task_events", TimeColumn: "ts", TimeRange: plan.TimeRange{To: to},
+			Filters: q.scope(), GroupBy: []plan.GroupKey{{Column: "task_id", Alias: "task_id"}},
+			Aggregations: []plan.Aggregation{
+				{Func: plan.FuncLast, Column: "state_category", Alias: "cur_category"},
+				{Func: plan.FuncLast, Column: "state", Alias: "cur_state"},
+				{Func: plan.FuncLast, Column: "title", Alias: "cur_title"},
+				{Func: plan.FuncLast, Column: "team", Alias: "cur_team"},
+				{Func: plan.FuncLast, Column: "project", Alias: "cur_project"},
+				{Func: plan.FuncLast, Column: "assignee", Alias: "cur_assignee"},
+				{Func: plan.FuncMin, Column: "ts", Alias: "started", Where: []plan.Filter{{Column: "state_category", Op: plan.OpEq, Values: []any{"in_progress"}}}},
+			}}
+		b.Plan = plan.Plan{From: &inner,
+			Filters: []plan.Filter{{Column: "cur_category", Op: plan.OpEq, Values: []any{"in_progress"}}},
+			Columns: []string{"task_id", "cur_title", "cur_team", "cur_project", "cur_state", "cur_assignee", "started"},
+			OrderBy: []plan.Order{{Column: "started"}, {Column: "task_id"}}, Limit: limit}
+		b.Notices = []string{"Aging: tasks in progress at the end of the range, with the time since their first in_progress event."}
+		b.shape = func(res *data.Frame) (data.Frames, error) { return agingFrame(res, to) }
+	case ViewTasks:
+		b.Plan = plan.Plan{Source: "tasks_current", Filters: q.scope(),
+			Columns: []string{"task_id", "title", "kind", "team", "project", "state", "state_category", "assignee", "points", "parent_id", "ts"},
+			OrderBy: []plan.Order{{Column: "ts", Desc: true}, {Column: "task_id"}}, Limit: limit}
+		b.Notices = []string{"Tasks: the latest state of every task in scope (tasks_current FINAL), most recently changed first."}
+		b.shape = func(res *data.Frame) (data.Frames, error) {
+			asTable(res)
+			return data.Frames{res}, nil
+		}
+	}
+	return b, nil
+}
+
+// cfdFrame replays each task's daily last state category over the days
+// [first, last]: a task counts from the day of its first event, in the
+// category of its latest event up to that day's end.
+func cfdFrame(res *data.Frame, first, last int64) (data.Frames, error) {
+	tf, err := column(res, "time")
+	if err != nil {
+		return nil, err
+	}
+	idf, err := column(res, "task_id")
+	if err != nil {
+		return nil, err
+	}
+	cf, err := column(res, "category")
+	if err != nil {
+		return nil, err
+	}
+	type change struct {
+		day int64
+		cat string
+	}
+	byTask := map[string][]change{}
+	for i := 0; i < res.Rows(); i++ {
+		id := stringAt(idf, i)
+		byTask[id] = append(byTask[id], change{timeAt(tf, i).Unix(), stringAt(cf, i)})
+	}
+	n := int((last-first)/day) + 1
+	cats := StateCategories()
+	counts := map[string][]float64{}
+	for _, c := range cats {
+		counts[c] = make([]float64, n)
+	}
+	for _, changes := range byTask {
+		sort.Slice(changes, func(i, j int) bool { return changes[i].day < changes[j].day })
+		k := -1
+		for d := 0; d < n; d++ {
+			dayStart := first + int64(d)*day
+			for k+1 < len(changes) && changes[k+1].day <= dayStart {
+				k++
+			}
+			if k >= 0 {
+				if c, ok := counts[changes[k].cat]; ok {
+					c[d]++
+				}
+			}
+		}
+	}
+	times := make([]time.Time, n)
+	for d := range times {
+		times[d] = time.Unix(first+int64(d)*day, 0).UTC()
+	}
+	f := data.NewFrame("cfd", data.NewField("time", nil, times))
+	for _, c := range cats {
+		f.Fields = append(f.Fields, data.NewField(c, nil, counts[c]))
+	}
+	f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1}}
+	return data.Frames{f}, nil
+}
+
+// throughputFrame fills the days without completions with 0 (ClickHouse
+// 18.16 has no WITH FILL).
+func throughputFrame(res *data.Frame, first, last int64) (data.Frames, error) {
+	tf, err := column(res, "time")
+	if err != nil {
+		return nil, err
+	}
+	cf, err := column(res, "throughput")
+	if err != nil {
+		return nil, err
+	}
+	n := int((last-first)/day) + 1
+	counts := make([]float64, n)
+	for i := 0; i < res.Rows(); i++ {
+		d := (timeAt(tf, i).Unix() - first) / day
+		if d >= 0 && int(d) < n {
+			if v := floatAt(cf, i); v != nil {
+				counts[d] = *v
+			}
+		}
+	}
+	times := make([]time.Time, n)
+	for d := range times {
+		times[d] = time.Unix(first+int64(d)*day, 0).UTC()
+	}
+	f := data.NewFrame("throughput", data.NewField("time", nil, times), data.NewField("throughput", nil, counts))
+	f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1}}
+	return data.Frames{f}, nil
+}
+
+func cycleTimeFrame(res *data.Frame, ps []float64) (data.Frames, error) {
+	names := make([]string, len(ps))
+	vals := make([]*float64, len(ps))
+	var tasks float64
+	if res.Rows() > 0 {
+		if tf, err := column(res, "tasks"); err == nil {
+			if v := floatAt(tf, 0); v != nil {
+				tasks = *v
+			}
+		}
+	}
+	for i, p := range ps {
+		names[i] = percentileName(p)
+		qf, err := column(res, fmt.Sprintf("q%d", i+1))
+		if err != nil {
+			return nil, err
+		}
+		if res.Rows() > 0 && tasks > 0 {
+			vals[i] = floatAt(qf, 0)
+		}
+	}
+	counts := make([]float64, len(ps))
+	for i := range counts {
+		counts[i] = tasks
+	}
+	vf := data.NewField("cycle_time", nil, vals)
+	vf.Config = &data.FieldConfig{Unit: "s"}
+	f := data.NewFrame("cycle_time", data.NewField("percentile", nil, names), vf, data.NewField("tasks", nil, counts))
+	asTable(f)
+	return data.Frames{f}, nil
+}
+
+func agingFrame(res *data.Frame, asOf int64) (data.Frames, error) {
+	rename := map[string]string{"cur_title": "title", "cur_team": "team", "cur_project": "project",
+		"cur_state": "state", "cur_assignee": "assignee"}
+	sf, err := column(res, "started")
+	if err != nil {
+		return nil, err
+	}
+	ages := make([]float64, res.Rows())
+	for i := range ages {
+		ages[i] = float64(asOf - timeAt(sf, i).Unix())
+	}
+	for _, f := range res.Fields {
+		if n, ok := rename[f.Name]; ok {
+			f.Name = n
+		}
+	}
+	af := data.NewField("age", nil, ages)
+	af.Config = &data.FieldConfig{Unit: "s"}
+	res.Fields = append(res.Fields, af)
+	asTable(res)
+	return data.Frames{res}, nil
+}
