@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -28,15 +29,23 @@ func newQueryMux(inst *Instance) *datasource.QueryTypeMux {
 	mux := datasource.NewQueryTypeMux()
 	mux.HandleFunc(QueryTypeSQL, inst.perQuery(inst.querySQL))
 	registerBuilderQueries(mux, inst)
-	mux.HandleFunc("", inst.perQuery(func(_ context.Context, _ backend.PluginContext, q backend.DataQuery) backend.DataResponse {
-		if q.QueryType == "" {
-			return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream,
-				`queryType: required; expected one of "sql"`)
-		}
-		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream,
-			fmt.Sprintf("queryType: unknown query type %q; expected one of \"sql\"", q.QueryType))
-	}))
+	mux.HandleFunc("", inst.perQuery(unknownQueryType))
 	return mux
+}
+
+// unknownQueryType answers a query whose queryType no handler took.
+func unknownQueryType(_ context.Context, _ backend.PluginContext, q backend.DataQuery) backend.DataResponse {
+	expected := `expected one of "` + strings.Join([]string{QueryTypeKPI, QueryTypeDORA, QueryTypeTaskflow, QueryTypeSQL}, `", "`) + `"`
+	var msg string
+	switch q.QueryType {
+	case "":
+		msg = "queryType: required; " + expected
+	case "forecast":
+		msg = `queryType: "forecast" is not available in this version of kpiflow; ` + expected
+	default:
+		msg = fmt.Sprintf("queryType: unknown query type %q; %s", q.QueryType, expected)
+	}
+	return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, msg)
 }
 
 type queryFunc func(ctx context.Context, pc backend.PluginContext, q backend.DataQuery) backend.DataResponse
