@@ -11,6 +11,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 
+	"github.com/kpiflow/kpiflow/pkg/ingest"
 	"github.com/kpiflow/kpiflow/pkg/settings"
 	"github.com/kpiflow/kpiflow/pkg/store"
 )
@@ -31,12 +32,14 @@ type Instance struct {
 	logger      log.Logger
 	// schema runs automatic migration and retention (admin.go).
 	schema *schemaJobs
+	// ingest writes ingest batches, serialised per stream (ingest.go, ledger.go).
+	ingest *ingest.Writer
 }
 
 var (
-	_ backend.QueryDataHandler    = (*Instance)(nil)
-	_ backend.CheckHealthHandler  = (*Instance)(nil)
-	_ backend.CallResourceHandler = (*Instance)(nil)
+	_ backend.QueryDataHandler      = (*Instance)(nil)
+	_ backend.CheckHealthHandler    = (*Instance)(nil)
+	_ backend.CallResourceHandler   = (*Instance)(nil)
 	_ instancemgmt.InstanceDisposer = (*Instance)(nil)
 )
 
@@ -54,6 +57,7 @@ func NewInstance(ctx context.Context, ds backend.DataSourceInstanceSettings) (in
 			inst.settingsErr = err
 		} else {
 			inst.store = st
+			inst.ingest = ingest.NewWriter(st, ingest.NopNotifier{})
 		}
 	}
 	inst.queries = newQueryMux(inst)

@@ -12,6 +12,7 @@ func newResourceMux(inst *Instance) http.Handler {
 	mux := http.NewServeMux()
 	registerAdminRoutes(mux, inst)
 	registerIngestRoutes(mux, inst)
+	registerLedgerRoutes(mux, inst)
 	registerVariableRoutes(mux, inst)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no resource "+r.URL.Path)

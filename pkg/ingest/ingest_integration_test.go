@@ -1,0 +1,245 @@
+//go:build integration
+
+package ingest_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kpiflow/kpiflow/pkg/ingest"
+	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
+	"github.com/kpiflow/kpiflow/pkg/settings"
+	"github.com/kpiflow/kpiflow/pkg/store"
+)
+
+// migrated opens a store on a fresh database with kpiflow's schema.
+func migrated(t testing.TB) (*store.Store, *chtest.Database) {
+	t.Helper()
+	db := chtest.NewDatabase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	st, err := store.Open(ctx, db.Settings(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	_, err = st.Migrate(ctx)
+	require.NoError(t, err)
+	return st, db
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func kpiRows(n int, start time.Time, metric string) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `{"ts": %d, "metric": %q, "value": %d, "team": "core", "labels": {"region": "eu"}}`+"\n",
+			start.Add(time.Duration(i)*time.Minute).UnixMilli(), metric, i)
+	}
+	return b.String()
+}
+
+func decode(t *testing.T, stream, ndjson string) *ingest.Batch {
+	t.Helper()
+	b, err := ingest.Decode(strings.NewReader(ndjson), stream, ingest.ContentTypeNDJSON, ingest.DefaultLimits())
+	require.NoError(t, err)
+	return b
+}
+
+func count(t *testing.T, st *store.Store, query string, args ...any) uint64 {
+	t.Helper()
+	var n uint64
+	require.NoError(t, st.Conn().QueryRow(context.Background(), query, args...).Scan(&n))
+	return n
+}
+
+func TestIntegrationWriterDedupeAndLedger(t *testing.T) {
+	st, _ := migrated(t)
+	ctx := testCtx(t)
+	w := ingest.NewWriter(st, nil)
+	start := time.Now().Add(-2 * time.Hour).Truncate(time.Hour)
+
+	res, err := w.Write(ctx, decode(t, "kpi", kpiRows(10, start, "m")), "", "alice")
+	require.NoError(t, err)
+	require.Equal(t, 10, res.Accepted)
+	require.Equal(t, 0, res.Duplicates)
+	require.Len(t, res.LedgerHash, 64)
+
+	// The same events again (derived event_ids), plus 5 new ones.
+	res2, err := w.Write(ctx, decode(t, "kpi", kpiRows(15, start, "m")), "", "alice")
+	require.NoError(t, err)
+	require.Equal(t, 5, res2.Accepted)
+	require.Equal(t, 10, res2.Duplicates)
+	require.Equal(t, uint64(15), count(t, st, "SELECT count() FROM kpi_samples"))
+
+	// Idempotency-Key: stored once, the retry answers the same.
+	body := kpiRows(3, start.Add(-time.Hour), "k")
+	a, err := w.Write(ctx, decode(t, "kpi", body), "key-1", "alice")
+	require.NoError(t, err)
+	b, err := w.Write(ctx, decode(t, "kpi", body), "key-1", "alice")
+	require.NoError(t, err)
+	require.True(t, b.Replayed)
+	require.Equal(t, a.BatchID, b.BatchID)
+	require.Equal(t, a.LedgerHash, b.LedgerHash)
+	require.Equal(t, 3, b.Accepted)
+	require.Equal(t, uint64(18), count(t, st, "SELECT count() FROM kpi_samples"))
+
+	rep, err := w.Verify(ctx, ingest.VerifyRequest{})
+	require.NoError(t, err)
+	require.True(t, rep.OK, "%+v", rep)
+	require.Equal(t, 3, rep.Streams[0].Links)
+	require.Equal(t, int64(18), rep.Streams[0].Rows)
+	require.Empty(t, rep.Streams[0].Unledgered)
+
+	// Rows written around ingest are named.
+	bt, err := st.Conn().PrepareBatch(ctx, "INSERT INTO kpi_samples (ts, metric, value, event_id, batch_id)")
+	require.NoError(t, err)
+	require.NoError(t, bt.Append(start, "sneaky", 1.0, "x1", "side-door"))
+	require.NoError(t, bt.Send())
+	rep, err = w.Verify(ctx, ingest.VerifyRequest{Stream: "kpi"})
+	require.NoError(t, err)
+	require.Equal(t, []ingest.UnledgeredBatch{{BatchID: "side-door", Rows: 1}}, rep.Streams[0].Unledgered)
+}
+
+func TestIntegrationWriterResumesAfterLostLink(t *testing.T) {
+	st, _ := migrated(t)
+	ctx := testCtx(t)
+	w := ingest.NewWriter(st, nil)
+	start := time.Now().Add(-time.Hour).Truncate(time.Hour)
+	body := kpiRows(4, start, "m")
+	res, err := w.Write(ctx, decode(t, "kpi", body), "key-2", "bob")
+	require.NoError(t, err)
+	// Lose the link, as if ClickHouse went away right after the rows.
+	require.NoError(t, st.Conn().Exec(ctx, "ALTER TABLE ingest_ledger DELETE WHERE batch_id = ?", res.BatchID))
+	require.Eventually(t, func() bool { return count(t, st, "SELECT count() FROM ingest_ledger") == 0 }, 30*time.Second, 100*time.Millisecond)
+
+	again, err := w.Write(ctx, decode(t, "kpi", body), "key-2", "bob")
+	require.NoError(t, err)
+	require.False(t, again.Replayed)
+	require.Equal(t, 4, again.Accepted, "rows stored by the lost attempt are covered by the new link")
+	require.Equal(t, uint64(4), count(t, st, "SELECT count() FROM kpi_samples"))
+	rep, err := w.Verify(ctx, ingest.VerifyRequest{Stream: "kpi"})
+	require.NoError(t, err)
+	require.True(t, rep.OK, "%+v", rep)
+}
+
+func TestIntegrationEraseKeepsLedgerValid(t *testing.T) {
+	st, _ := migrated(t)
+	ctx := testCtx(t)
+	w := ingest.NewWriter(st, nil)
+	ts := time.Now().Add(-time.Hour).UnixMilli()
+	tasks := fmt.Sprintf(`{"ts": %d, "task_id": "T-1", "state_category": "todo", "assignee": "Ann Example"}
+{"ts": %d, "task_id": "T-1", "state_category": "done", "assignee": "Ann Example"}
+{"ts": %d, "task_id": "T-2", "state_category": "todo", "assignee": "Bob"}
+`, ts, ts+1000, ts)
+	_, err := w.Write(ctx, decode(t, "tasks", tasks), "", "alice")
+	require.NoError(t, err)
+
+	er, err := w.Erase(ctx, "Ann Example", "admin")
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), er.Rows)
+	require.Equal(t, "[erased #2]", er.Tombstone)
+	require.NotContains(t, er.SubjectSHA256, "Ann")
+	require.Equal(t, uint64(0), count(t, st, "SELECT count() FROM task_events WHERE assignee = 'Ann Example'"))
+	require.Equal(t, uint64(0), count(t, st, "SELECT count() FROM tasks_current WHERE assignee = 'Ann Example'"))
+	require.Equal(t, uint64(1), count(t, st, "SELECT count() FROM task_events WHERE assignee = 'Bob'"))
+	require.Equal(t, uint64(0), count(t, st, "SELECT count() FROM ingest_ledger WHERE actor LIKE '%Ann%' OR batch_id LIKE '%Ann%'"))
+
+	rep, err := w.Verify(ctx, ingest.VerifyRequest{Stream: "tasks"})
+	require.NoError(t, err)
+	require.True(t, rep.OK, "%+v", rep)
+	require.Equal(t, 1, rep.Streams[0].Erasures)
+
+	// A tombstone with no erasure behind it is a break.
+	require.NoError(t, st.Conn().Exec(ctx, "ALTER TABLE task_events UPDATE assignee = '[erased #9]' WHERE assignee = 'Bob'"))
+	require.Eventually(t, func() bool {
+		return count(t, st, "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND is_done = 0") == 0
+	}, 30*time.Second, 100*time.Millisecond)
+	rep, err = w.Verify(ctx, ingest.VerifyRequest{Stream: "tasks"})
+	require.NoError(t, err)
+	require.False(t, rep.OK)
+	require.Equal(t, uint64(1), rep.Break.Seq)
+	require.Contains(t, rep.Break.Message, "no erasure link 9")
+}
+
+func TestIntegrationAllStreamsVerify(t *testing.T) {
+	st, _ := migrated(t)
+	ctx := testCtx(t)
+	w := ingest.NewWriter(st, nil)
+	ms := time.Now().Add(-time.Hour).UnixMilli()
+	bodies := map[string]string{
+		"kpi":         fmt.Sprintf(`{"ts": %d, "metric": "m", "value": 1.25, "labels": {"b": "2", "a": "1"}}`, ms),
+		"tasks":       fmt.Sprintf(`{"ts": %d, "task_id": "T-1", "project": "p", "title": "Fix \"it\" é", "state_category": "in_progress", "assignee": "Ann", "points": 3, "blocked_by": ["T-0", "T-9"]}`, ms),
+		"deployments": fmt.Sprintf(`{"finished_at": %d, "deployment_id": "d1", "result": "success", "first_commit_at": %d, "environment": "production"}`+"\n"+`{"finished_at": %d, "deployment_id": "d2", "result": "rollback"}`, ms, ms-3600_000, ms),
+		"incidents":   fmt.Sprintf(`{"incident_id": "i1", "opened_at": %d, "resolved_at": %d, "severity": "sev1"}`, ms, ms+60_000),
+		"pipelines":   fmt.Sprintf(`{"run_id": "r1", "pipeline": "build", "status": "running", "started_at": %d}`, ms),
+		"teams":       `{"team": "core", "parent": "", "display_name": "Core"}` + "\n" + `{"team": "web", "parent": "core"}`,
+	}
+	for _, s := range ingest.Streams() {
+		res, err := w.Write(ctx, decode(t, s, bodies[s]+"\n"), "", "alice")
+		require.NoError(t, err, s)
+		require.Positive(t, res.Accepted, s)
+	}
+	rep, err := w.Verify(ctx, ingest.VerifyRequest{})
+	require.NoError(t, err)
+	require.True(t, rep.OK, "%+v", rep)
+	for _, sr := range rep.Streams {
+		require.Equal(t, 1, sr.Links, sr.Stream)
+	}
+
+	// A new version of deployment d1 replaces the old row on merge: the first
+	// batch is then reported as superseded, not broken.
+	_, err = w.Write(ctx, decode(t, "deployments", fmt.Sprintf(`{"finished_at": %d, "deployment_id": "d1", "result": "failure"}`+"\n", ms)), "", "alice")
+	require.NoError(t, err)
+	require.NoError(t, st.Conn().Exec(ctx, "OPTIMIZE TABLE deployments FINAL"))
+	rep, err = w.Verify(ctx, ingest.VerifyRequest{Stream: "deployments"})
+	require.NoError(t, err)
+	require.True(t, rep.OK, "%+v", rep)
+	require.Len(t, rep.Streams[0].Superseded, 1)
+}
+
+func TestIntegrationConcurrentWritesChainInOrder(t *testing.T) {
+	st, _ := migrated(t)
+	ctx := testCtx(t)
+	w := ingest.NewWriter(st, nil)
+	start := time.Now().Add(-3 * time.Hour).Truncate(time.Hour)
+	const writers = 4
+	errs := make(chan error, writers)
+	for i := 0; i < writers; i++ {
+		b := decode(t, "kpi", kpiRows(50, start.Add(time.Duration(i)*time.Hour), "m")+kpiRows(50, start, "shared"))
+		go func() {
+			_, err := w.Write(ctx, b, "", "w")
+			errs <- err
+		}()
+	}
+	for i := 0; i < writers; i++ {
+		require.NoError(t, <-errs)
+	}
+	// The shared 50 rows are stored once, whichever writer came first.
+	require.Equal(t, uint64(writers*50+50), count(t, st, "SELECT count() FROM kpi_samples"))
+	rep, err := w.Verify(ctx, ingest.VerifyRequest{Stream: "kpi"})
+	require.NoError(t, err)
+	require.True(t, rep.OK, "%+v", rep)
+	require.Equal(t, writers, rep.Streams[0].Links)
+}
+
+func TestIntegrationWriterOutOfMemoryIsUnavailable(t *testing.T) {
+	_, db := migrated(t)
+	ctx := testCtx(t)
+	s := db.Settings(t)
+	s.CustomSettings = []settings.CustomSetting{{Setting: "max_memory_usage", Value: "1000"}}
+	st, err := store.Open(ctx, s)
+	require.NoError(t, err)
+	defer st.Close()
+	_, err = ingest.NewWriter(st, nil).Write(ctx, decode(t, "kpi", kpiRows(100, time.Now().Add(-time.Hour), "m")), "", "x")
+	var ue *ingest.UnavailableError
+	require.ErrorAs(t, err, &ue)
+	require.Contains(t, err.Error(), "out of memory")
+}

@@ -1,0 +1,372 @@
+package ingest
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/ext"
+	chcol "github.com/ClickHouse/clickhouse-go/v2/lib/column"
+
+	"github.com/kpiflow/kpiflow/pkg/ledger"
+)
+
+// VerifyRequest selects what Verify checks.
+type VerifyRequest struct {
+	// Stream is one stream, or "" for all.
+	Stream string
+	// From and To (zero: unbounded) select the batches whose rows are
+	// recomputed, by the link's received_at. The chain is always checked
+	// from its first link, since every link's hash depends on all before it.
+	From, To time.Time
+}
+
+// StreamReport is the result for one stream.
+type StreamReport struct {
+	Stream string `json:"stream"`
+	OK     bool   `json:"ok"`
+	// Links were checked in the chain; Batches had their rows recomputed.
+	Links    int   `json:"links"`
+	Batches  int   `json:"batches"`
+	Rows     int64 `json:"rows"`
+	Erasures int   `json:"erasures"`
+	// Superseded lists batches of tables that keep one row per key
+	// (deployments, incidents, pipelines, teams) whose rows were partly
+	// replaced by later versions of the same keys, so their content can no
+	// longer be recomputed; their links are still checked.
+	Superseded []string `json:"superseded,omitempty"`
+	// Unledgered lists (up to 10) batch_ids with rows in the stream's table
+	// but no link in the ledger: rows written around ingest, or left by an
+	// insert that failed half way and was retried without Idempotency-Key.
+	// They do not break the chain, but no link vouches for them.
+	Unledgered []UnledgeredBatch `json:"unledgered,omitempty"`
+	Break      *ledger.Break     `json:"break,omitempty"`
+}
+
+// UnledgeredBatch is a batch_id stored with no ledger link.
+type UnledgeredBatch struct {
+	BatchID string `json:"batch_id"`
+	Rows    uint64 `json:"rows"`
+}
+
+// VerifyReport is Verify's answer. Break is the first broken link found.
+type VerifyReport struct {
+	OK      bool           `json:"ok"`
+	Streams []StreamReport `json:"streams"`
+	Break   *ledger.Break  `json:"break,omitempty"`
+}
+
+// Verification reads ledger links and rows in bounded pieces.
+const (
+	verifyPageLinks  = 1000    // links read per query
+	verifyChunkRows  = 200_000 // rows recomputed per query (32 bytes each held)
+	verifyChunkLinks = 500     // batch_ids per query
+)
+
+// Verify recomputes the ledger chain of one or all streams from the stored
+// links and rows and reports the first broken link of each.
+func (w *Writer) Verify(ctx context.Context, req VerifyRequest) (VerifyReport, error) {
+	streams := Streams()
+	if req.Stream != "" {
+		if _, ok := schemaFor(req.Stream); !ok {
+			return VerifyReport{}, &InputError{Field: "stream", Message: (&StreamError{Stream: req.Stream}).Error()}
+		}
+		streams = []string{req.Stream}
+	}
+	rep := VerifyReport{OK: true}
+	for _, s := range streams {
+		sr, err := w.verifyStream(ctx, s, req)
+		if err != nil {
+			return VerifyReport{}, err
+		}
+		if sr.Break != nil {
+			rep.OK = false
+			if rep.Break == nil {
+				rep.Break = sr.Break
+			}
+		}
+		rep.Streams = append(rep.Streams, sr)
+	}
+	return rep, nil
+}
+
+func (w *Writer) verifyStream(ctx context.Context, stream string, req VerifyRequest) (StreamReport, error) {
+	sch, _ := schemaFor(stream)
+	sr := StreamReport{Stream: stream}
+	erasures, err := w.erasures(ctx, stream)
+	if err != nil {
+		return sr, err
+	}
+	sr.Erasures = len(erasures)
+	checker := ledger.NewChecker(stream, ledger.Link{})
+	var last uint64
+	for {
+		page, err := w.links(ctx, stream, last)
+		if err != nil {
+			return sr, err
+		}
+		var chainBreak *ledger.Break
+		var toCheck []ledger.Link
+		for _, l := range page {
+			if chainBreak = checker.Link(l); chainBreak != nil {
+				break
+			}
+			if l.Kind == ledger.KindBatch && inWindow(l.ReceivedAt, req) {
+				toCheck = append(toCheck, l)
+			}
+		}
+		contentBreak, err := w.checkContents(ctx, sch, toCheck, erasures, &sr)
+		if err != nil {
+			return sr, err
+		}
+		sr.Links = checker.Links()
+		switch {
+		case contentBreak != nil && (chainBreak == nil || contentBreak.Seq < chainBreak.Seq):
+			sr.Break = contentBreak
+		case chainBreak != nil:
+			sr.Break = chainBreak
+		}
+		if sr.Break != nil || len(page) < verifyPageLinks {
+			break
+		}
+		last = page[len(page)-1].Seq
+	}
+	sr.OK = sr.Break == nil
+	if sr.Unledgered, err = w.unledgered(ctx, sch, req); err != nil {
+		return sr, err
+	}
+	return sr, nil
+}
+
+// unledgered finds batch_ids in the stream's table that no link names. The
+// scan runs in ClickHouse (one column, grouped there), restricted to the
+// window by ingested_at.
+func (w *Writer) unledgered(ctx context.Context, sch *schema, req VerifyRequest) ([]UnledgeredBatch, error) {
+	where := []string{"batch_id NOT IN (SELECT batch_id FROM ingest_ledger WHERE stream = ?)"}
+	args := []any{sch.stream}
+	if !req.From.IsZero() {
+		where = append(where, "ingested_at >= toDateTime(?)")
+		args = append(args, req.From.Unix())
+	}
+	if !req.To.IsZero() {
+		where = append(where, "ingested_at <= toDateTime(?)")
+		args = append(args, req.To.Unix())
+	}
+	rows, err := w.st.Conn().Query(ctx, fmt.Sprintf(
+		"SELECT batch_id, count() FROM %s WHERE %s GROUP BY batch_id ORDER BY batch_id LIMIT 10",
+		sch.table, strings.Join(where, " AND ")), args...)
+	if err != nil {
+		return nil, w.classify("look for rows of "+sch.table+" outside the ledger", err)
+	}
+	defer rows.Close()
+	var out []UnledgeredBatch
+	for rows.Next() {
+		var u UnledgeredBatch
+		if err := rows.Scan(&u.BatchID, &u.Rows); err != nil {
+			return nil, fmt.Errorf("read an unledgered batch: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, w.classify("look for rows of "+sch.table+" outside the ledger", rows.Err())
+}
+
+func inWindow(t time.Time, req VerifyRequest) bool {
+	return (req.From.IsZero() || !t.Before(req.From.Truncate(time.Second))) && (req.To.IsZero() || !t.After(req.To))
+}
+
+// erasures maps the seq of each erasure link of stream to its subject hash.
+// Erasures are rare (one link per data-protection request).
+func (w *Writer) erasures(ctx context.Context, stream string) (map[uint64][]byte, error) {
+	rows, err := w.st.Conn().Query(ctx,
+		"SELECT seq, content_sha256 FROM ingest_ledger WHERE stream = ? AND kind = 'erasure'", stream)
+	if err != nil {
+		return nil, w.classify("read the erasure links of the "+stream+" ledger", err)
+	}
+	defer rows.Close()
+	out := make(map[uint64][]byte)
+	for rows.Next() {
+		var seq uint64
+		var h string
+		if err := rows.Scan(&seq, &h); err != nil {
+			return nil, fmt.Errorf("read an erasure link: %w", err)
+		}
+		b, err := hex.DecodeString(h)
+		if err != nil || len(b) != 32 {
+			// A mangled subject hash resolves no tombstone; the link's own hash
+			// check reports the change.
+			continue
+		}
+		out[seq] = b
+	}
+	return out, w.classify("read the erasure links of the "+stream+" ledger", rows.Err())
+}
+
+// links reads the next page of stream's links after seq.
+func (w *Writer) links(ctx context.Context, stream string, after uint64) ([]ledger.Link, error) {
+	rows, err := w.st.Conn().Query(ctx, fmt.Sprintf(
+		"SELECT seq, toString(kind), batch_id, row_count, content_sha256, prev_hash, hash, received_at, actor "+
+			"FROM ingest_ledger WHERE stream = ? AND seq > ? ORDER BY seq LIMIT %d", verifyPageLinks), stream, after)
+	if err != nil {
+		return nil, w.classify("read the "+stream+" ledger", err)
+	}
+	defer rows.Close()
+	var out []ledger.Link
+	for rows.Next() {
+		l := ledger.Link{Stream: stream}
+		if err := rows.Scan(&l.Seq, &l.Kind, &l.BatchID, &l.RowCount, &l.ContentSHA256, &l.PrevHash, &l.Hash, &l.ReceivedAt, &l.Actor); err != nil {
+			return nil, fmt.Errorf("read a %s ledger link: %w", stream, err)
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, w.classify("read the "+stream+" ledger", err)
+	}
+	return out, nil
+}
+
+// checkContents recomputes the content hash of each link from the rows stored
+// under its batch_id, a chunk of links per query, and returns the first
+// (lowest seq) break.
+func (w *Writer) checkContents(ctx context.Context, sch *schema, links []ledger.Link, erasures map[uint64][]byte, sr *StreamReport) (*ledger.Break, error) {
+	for len(links) > 0 {
+		n, rows := 0, 0
+		for n < len(links) && n < verifyChunkLinks && (n == 0 || rows+int(links[n].RowCount) <= verifyChunkRows) {
+			rows += int(links[n].RowCount)
+			n++
+		}
+		chunk := links[:n]
+		links = links[n:]
+		contents, brk, err := w.hashStoredRows(ctx, sch, chunk, erasures)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range chunk {
+			if brk != nil && brk.Seq <= l.Seq {
+				return brk, nil
+			}
+			c := contents[l.BatchID]
+			if c == nil {
+				c = &ledger.Content{}
+			}
+			sr.Batches++
+			sr.Rows += int64(c.Len())
+			if sch.replacing && c.Len() < int(l.RowCount) {
+				sr.Superseded = append(sr.Superseded, l.BatchID)
+				continue
+			}
+			if b := ledger.CheckContent(l, c.Sum(sch.stream), c.Len()); b != nil {
+				return b, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// hashStoredRows reads the rows of the chunk's batches and returns the row
+// hashes per batch_id. A tombstone that no later erasure link explains is
+// returned as a break.
+func (w *Writer) hashStoredRows(ctx context.Context, sch *schema, chunk []ledger.Link, erasures map[uint64][]byte) (map[string]*ledger.Content, *ledger.Break, error) {
+	bySeq := make(map[string]ledger.Link, len(chunk))
+	ids := make([]string, len(chunk))
+	for i, l := range chunk {
+		bySeq[l.BatchID] = l
+		ids[i] = l.BatchID
+	}
+	cols := sch.insertColumns()
+	cols = cols[:len(cols)-1] // without batch_id, read first instead
+	tbl, err := ext.NewTable("_links", ext.Column("batch_id", chcol.Type("String")))
+	if err != nil {
+		return nil, nil, fmt.Errorf("prepare the ledger check: %w", err)
+	}
+	if _, err := tbl.Block().Columns[0].Append(ids); err != nil {
+		return nil, nil, fmt.Errorf("prepare the ledger check: %w", err)
+	}
+	query := fmt.Sprintf("SELECT batch_id, %s FROM %s WHERE batch_id IN (SELECT batch_id FROM _links)", strings.Join(cols, ", "), sch.table)
+	rows, err := w.st.Conn().Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(tbl)), query)
+	if err != nil {
+		return nil, nil, w.classify("read the rows of "+sch.table+" to verify the ledger", err)
+	}
+	defer rows.Close()
+
+	one := newBatch(sch)
+	var batchID string
+	holders := []any{&batchID}
+	var fill []func()
+	for ci, c := range sch.cols {
+		d := &one.cols[ci]
+		switch c.kind {
+		case kFloat:
+			v := new(float64)
+			holders = append(holders, v)
+			fill = append(fill, func() { d.f = append(d.f, *v) })
+		case kTime:
+			v := new(time.Time)
+			holders = append(holders, v)
+			fill = append(fill, func() { d.t = append(d.t, *v) })
+		case kNullTime:
+			v := new(*time.Time)
+			holders = append(holders, v)
+			fill = append(fill, func() { d.nt = append(d.nt, *v) })
+		case kList:
+			v := new([]string)
+			holders = append(holders, v)
+			fill = append(fill, func() { d.list = append(d.list, *v) })
+		case kLabels:
+			k, v := new([]string), new([]string)
+			holders = append(holders, k, v)
+			fill = append(fill, func() { d.list = append(d.list, *k); d.vals = append(d.vals, *v) })
+		default:
+			v := new(string)
+			holders = append(holders, v)
+			fill = append(fill, func() { d.str = append(d.str, *v) })
+		}
+	}
+	hasher := ledger.NewRowHasher(sch.stream)
+	contents := make(map[string]*ledger.Content, len(chunk))
+	var first *ledger.Break
+	for rows.Next() {
+		if err := rows.Scan(holders...); err != nil {
+			return nil, nil, fmt.Errorf("read a row of %s: %w", sch.table, err)
+		}
+		one.truncate(0)
+		for _, f := range fill {
+			f()
+		}
+		one.n = 1
+		link := bySeq[batchID]
+		var tombstoneErr string
+		content, _ := one.contentHash(hasher, 0, func(v string) ([]byte, error) {
+			if v == "" {
+				return nil, nil
+			}
+			seq, ok := ledger.ParseTombstone(v)
+			if !ok {
+				s := ledger.SubjectHash(v)
+				return s[:], nil
+			}
+			sub, ok := erasures[seq]
+			if !ok || seq <= link.Seq {
+				tombstoneErr = fmt.Sprintf("a row holds %q but the ledger has no erasure link %d recorded after this batch", v, seq)
+				return make([]byte, 32), nil
+			}
+			return sub, nil
+		})
+		if tombstoneErr != "" && (first == nil || link.Seq < first.Seq) {
+			first = &ledger.Break{Stream: sch.stream, Seq: link.Seq, BatchID: link.BatchID, What: "content_sha256",
+				Expected: link.ContentSHA256, Message: tombstoneErr}
+		}
+		c := contents[batchID]
+		if c == nil {
+			c = &ledger.Content{}
+			contents[batchID] = c
+		}
+		c.Add(ledger.RowHash(content, one.EventID(0)))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, w.classify("read the rows of "+sch.table+" to verify the ledger", err)
+	}
+	return contents, first, nil
+}

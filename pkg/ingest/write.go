@@ -1,0 +1,404 @@
+package ingest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/ext"
+	chcol "github.com/ClickHouse/clickhouse-go/v2/lib/column"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/kpiflow/kpiflow/pkg/ledger"
+	"github.com/kpiflow/kpiflow/pkg/store"
+)
+
+// Notifier hears about rows as soon as they are stored, for live streams.
+// Notify must not block: a slow subscriber must never slow ingest.
+type Notifier interface {
+	Notify(stream string, rows int)
+}
+
+// NopNotifier notifies nobody.
+type NopNotifier struct{}
+
+// Notify does nothing.
+func (NopNotifier) Notify(string, int) {}
+
+// Result is the answer to an accepted request.
+type Result struct {
+	// Accepted rows were stored; Duplicates were dropped because their
+	// event_id was already stored (or repeated within the request).
+	Accepted   int    `json:"accepted"`
+	Duplicates int    `json:"duplicates"`
+	BatchID    string `json:"batch_id"`
+	// LedgerHash is the hash of the batch's ledger link ("" when nothing was
+	// accepted, since no link is written then).
+	LedgerHash string `json:"ledger_hash"`
+	// Replayed is true when the Idempotency-Key named a batch already stored:
+	// nothing was written and the earlier batch's figures are returned.
+	Replayed bool `json:"replayed,omitempty"`
+}
+
+// UnavailableError is ClickHouse being unreachable or refusing writes: HTTP
+// 503 with Retry-After. Nothing of the batch was stored, or the retry
+// (with the same Idempotency-Key or event_ids) stores it exactly once.
+type UnavailableError struct {
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *UnavailableError) Error() string {
+	return "ClickHouse cannot take writes now, retry later: " + e.Err.Error()
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// DefaultRetryAfter is the Retry-After of a 503.
+const DefaultRetryAfter = 5 * time.Second
+
+// retryAdvice says why a retry may succeed after ClickHouse exception code.
+func retryAdvice(code int32) (string, bool) {
+	switch code {
+	case 60:
+		return "a kpiflow table is missing: apply the schema with POST admin/migrate or turn on autoMigrate", true
+	case 159, 209:
+		return "the write timed out", true
+	case 164:
+		return "ClickHouse is in readonly mode for this user: use a user that may write", true
+	case 202, 203:
+		return "ClickHouse has too many queries at once", true
+	case 210:
+		return "network error", true
+	case 241:
+		return "ClickHouse is out of memory", true
+	case 242:
+		return "the table is read only (replica or disk problem)", true
+	case 252:
+		return "too many parts: inserts come faster than ClickHouse merges them", true
+	}
+	return "", false
+}
+
+// Writer stores decoded batches: it drops duplicates, inserts the rest in one
+// ClickHouse batch and appends a link to the stream's ledger chain. It
+// serialises writes per stream, so seq numbers and the duplicate check are
+// consistent within one process.
+//
+//	w := ingest.NewWriter(st, ingest.NopNotifier{})
+//	res, err := w.Write(ctx, batch, r.Header.Get("Idempotency-Key"), "user:alice")
+//
+// # Notes
+//
+// Several processes writing the same stream (two Grafana replicas, or the
+// kpiflow CLI beside the plugin) are not serialised with each other: their
+// ledger links may then share a seq, which verification reports.
+type Writer struct {
+	st     *store.Store
+	notify Notifier
+	locks  map[string]*sync.Mutex
+	now    func() time.Time
+}
+
+// NewWriter returns a Writer storing through st. A nil Notifier is NopNotifier.
+func NewWriter(st *store.Store, n Notifier) *Writer {
+	if n == nil {
+		n = NopNotifier{}
+	}
+	w := &Writer{st: st, notify: n, locks: make(map[string]*sync.Mutex), now: time.Now}
+	for _, s := range Streams() {
+		w.locks[s] = &sync.Mutex{}
+	}
+	return w
+}
+
+func (w *Writer) lock(stream string) func() {
+	mu := w.locks[stream]
+	mu.Lock()
+	return mu.Unlock
+}
+
+// BatchID is the batch_id a request with Idempotency-Key key gets on stream:
+// derived from the key so a retry finds the earlier batch in the ledger.
+func BatchID(stream, key string) string {
+	sum := sha256.Sum256([]byte("kpiflow/idempotency/v1\x00" + stream + "\x00" + key))
+	return "k-" + hex.EncodeToString(sum[:16])
+}
+
+func randomBatchID() string {
+	var buf [16]byte
+	_, _ = rand.Read(buf[:])
+	return "r-" + hex.EncodeToString(buf[:])
+}
+
+// Write stores b. idemKey ("" for none) names the batch; actor is who sent it
+// (recorded in the ledger).
+//
+// # Notes
+//
+// The rows go in one INSERT, which ClickHouse applies part by part (one part
+// per month partition). If the server fails half way, or after the insert but
+// before the ledger link, some rows may be stored without a link. A retry
+// with the same Idempotency-Key finds them under its batch_id and covers them
+// with its link (see duplicates); a retry without a key stores only the rest
+// (the stored rows are duplicates), leaving those rows outside the ledger.
+// Clients that care about the ledger send a key.
+func (w *Writer) Write(ctx context.Context, b *Batch, idemKey, actor string) (Result, error) {
+	stream := b.Stream()
+	defer w.lock(stream)()
+
+	batchID := randomBatchID()
+	if idemKey != "" {
+		batchID = BatchID(stream, idemKey)
+		link, found, err := w.findLink(ctx, stream, batchID)
+		if err != nil {
+			return Result{}, err
+		}
+		if found {
+			return Result{Accepted: int(link.RowCount), Duplicates: max(0, b.Len()-int(link.RowCount)),
+				BatchID: batchID, LedgerHash: link.Hash, Replayed: true}, nil
+		}
+	}
+	// The ledger head is read beside the duplicate check (both under the
+	// stream's lock): two round trips overlap instead of adding up.
+	type headResult struct {
+		link ledger.Link
+		err  error
+	}
+	headc := make(chan headResult, 1)
+	go func() {
+		l, err := w.head(ctx, stream)
+		headc <- headResult{l, err}
+	}()
+	state, dups, err := w.duplicates(ctx, b, batchID)
+	hr := <-headc
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{BatchID: batchID, Duplicates: dups}
+	insert, resumed := make([]bool, b.Len()), 0
+	var content ledger.Content
+	for i, st := range state {
+		switch st {
+		case rowNew:
+			insert[i] = true
+		case rowResumed:
+			resumed++
+		default:
+			continue
+		}
+		content.Add(b.rowHash[i])
+	}
+	res.Accepted = content.Len()
+	if res.Accepted == 0 {
+		return res, nil
+	}
+	if hr.err != nil {
+		return Result{}, hr.err
+	}
+	link := ledger.Next(hr.link, stream, ledger.KindBatch, batchID, uint32(res.Accepted), content.Sum(stream), w.now(), actor)
+	if res.Accepted > resumed {
+		toStore := b
+		if res.Accepted < b.Len() {
+			toStore = b.subset(insert)
+		}
+		if err := w.insertRows(ctx, toStore, batchID); err != nil {
+			return Result{}, err
+		}
+	}
+	if err := w.appendLink(ctx, link); err != nil {
+		return Result{}, err
+	}
+	res.LedgerHash = link.Hash
+	w.notify.Notify(stream, res.Accepted)
+	return res, nil
+}
+
+// classify turns a ClickHouse failure into an UnavailableError when a retry
+// may succeed, and wraps it with what was being done.
+func (w *Writer) classify(doing string, err error) error {
+	if err == nil {
+		return nil
+	}
+	err = store.Classify(w.st.Settings(), fmt.Errorf("%s: %w", doing, err))
+	var ce *store.ConnError
+	if errors.As(err, &ce) {
+		return &UnavailableError{RetryAfter: DefaultRetryAfter, Err: err}
+	}
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) {
+		if advice, ok := retryAdvice(ex.Code); ok {
+			return &UnavailableError{RetryAfter: DefaultRetryAfter, Err: fmt.Errorf("%w (%s)", err, advice)}
+		}
+		return err
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		strings.Contains(err.Error(), "broken pipe") || strings.Contains(err.Error(), "connection reset") {
+		return &UnavailableError{RetryAfter: DefaultRetryAfter, Err: err}
+	}
+	return err
+}
+
+// head is the stream's last link (the zero Link for an empty stream).
+func (w *Writer) head(ctx context.Context, stream string) (ledger.Link, error) {
+	var seq uint64
+	var hash string
+	err := w.st.Conn().QueryRow(ctx,
+		"SELECT max(seq), argMax(hash, seq) FROM ingest_ledger WHERE stream = ?", stream).Scan(&seq, &hash)
+	if err != nil {
+		return ledger.Link{}, w.classify("read the head of the "+stream+" ledger", err)
+	}
+	return ledger.Link{Stream: stream, Seq: seq, Hash: hash}, nil
+}
+
+func (w *Writer) findLink(ctx context.Context, stream, batchID string) (ledger.Link, bool, error) {
+	rows, err := w.st.Conn().Query(ctx,
+		"SELECT seq, hash, row_count FROM ingest_ledger WHERE stream = ? AND batch_id = ? LIMIT 1", stream, batchID)
+	if err != nil {
+		return ledger.Link{}, false, w.classify("look up the Idempotency-Key in the ledger", err)
+	}
+	defer rows.Close()
+	l := ledger.Link{Stream: stream, BatchID: batchID}
+	if !rows.Next() {
+		return l, false, w.classify("look up the Idempotency-Key in the ledger", rows.Err())
+	}
+	if err := rows.Scan(&l.Seq, &l.Hash, &l.RowCount); err != nil {
+		return l, false, fmt.Errorf("read a ledger link: %w", err)
+	}
+	return l, true, nil
+}
+
+// Row states after the duplicate check.
+const (
+	rowDuplicate uint8 = iota // event_id already stored, or repeated in the batch
+	rowNew                    // to insert
+	rowResumed                // stored by an earlier attempt of this same batch (same Idempotency-Key)
+)
+
+// duplicates gives each row its state. It asks ClickHouse once, sending the
+// batch's event_ids (and key values) as an external table and restricting the
+// scan to the batch's time range and key values, so it reads only the
+// partitions and index ranges the batch touches, never the whole table.
+//
+// A row already stored under this batchID was written by an earlier attempt
+// of the same Idempotency-Key whose ledger link was not written (the insert
+// went through, then ClickHouse went away): it is counted as accepted and
+// covered by this attempt's link instead of being inserted again.
+func (w *Writer) duplicates(ctx context.Context, b *Batch, batchID string) ([]uint8, int, error) {
+	sch := b.sch
+	n := b.Len()
+	state := make([]uint8, n)
+	seen := make(map[string]struct{}, n)
+	ids := b.cols[sch.col("event_id")].str
+	dups := 0
+	for i, id := range ids {
+		if _, ok := seen[id]; ok {
+			dups++
+			continue
+		}
+		seen[id] = struct{}{}
+		state[i] = rowNew
+	}
+	if n == 0 {
+		return state, dups, nil
+	}
+	tbl, err := ext.NewTable("_batch", ext.Column("event_id", chcol.Type("String")))
+	if err != nil {
+		return nil, 0, fmt.Errorf("prepare the duplicate check: %w", err)
+	}
+	var where []string
+	var args []any
+	if sch.timeCol != "" {
+		where = append(where, fmt.Sprintf("%s >= toDateTime(?) AND %s <= toDateTime(?)", sch.timeCol, sch.timeCol))
+		args = append(args, b.minTime, b.maxTime)
+	}
+	block := tbl.Block()
+	for _, k := range sch.keyCols {
+		if err := block.AddColumn(k, chcol.Type("String")); err != nil {
+			return nil, 0, fmt.Errorf("prepare the duplicate check: %w", err)
+		}
+		where = append(where, fmt.Sprintf("%s IN (SELECT %s FROM _batch)", k, k))
+	}
+	if _, err := block.Columns[0].Append(ids); err != nil {
+		return nil, 0, fmt.Errorf("prepare the duplicate check: %w", err)
+	}
+	for i, k := range sch.keyCols {
+		if _, err := block.Columns[i+1].Append(b.cols[sch.col(k)].str); err != nil {
+			return nil, 0, fmt.Errorf("prepare the duplicate check: %w", err)
+		}
+	}
+	where = append(where, "event_id IN (SELECT event_id FROM _batch)")
+	query := fmt.Sprintf("SELECT event_id, batch_id FROM %s WHERE %s", sch.table, strings.Join(where, " AND "))
+	rows, err := w.st.Conn().Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(tbl)), query, args...)
+	if err != nil {
+		return nil, 0, w.classify("check the batch for event_ids already stored in "+sch.table, err)
+	}
+	defer rows.Close()
+	stored := make(map[string]bool)
+	for rows.Next() {
+		var id, bid string
+		if err := rows.Scan(&id, &bid); err != nil {
+			return nil, 0, fmt.Errorf("read a stored event_id: %w", err)
+		}
+		stored[id] = stored[id] || bid == batchID
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, w.classify("check the batch for event_ids already stored in "+sch.table, err)
+	}
+	if len(stored) > 0 {
+		for i, id := range ids {
+			ours, ok := stored[id]
+			if !ok || state[i] != rowNew {
+				continue
+			}
+			if ours {
+				state[i] = rowResumed
+			} else {
+				state[i] = rowDuplicate
+				dups++
+			}
+		}
+	}
+	return state, dups, nil
+}
+
+func (w *Writer) insertRows(ctx context.Context, b *Batch, batchID string) error {
+	cols := b.sch.insertColumns()
+	values := b.columnValues()
+	ids := make([]string, b.Len())
+	for i := range ids {
+		ids[i] = batchID
+	}
+	values = append(values, ids)
+	err := w.st.InsertBatch(ctx, b.sch.table, cols, func(batch driver.Batch) error {
+		for i, v := range values {
+			if err := batch.Column(i).Append(v); err != nil {
+				return fmt.Errorf("column %s: %w", cols[i], err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return w.classify(fmt.Sprintf("store %d rows in %s", b.Len(), b.sch.table), err)
+	}
+	return nil
+}
+
+func (w *Writer) appendLink(ctx context.Context, l ledger.Link) error {
+	cols := []string{"stream", "seq", "kind", "batch_id", "row_count", "content_sha256", "prev_hash", "hash", "received_at", "actor"}
+	err := w.st.InsertBatch(ctx, "ingest_ledger", cols, func(batch driver.Batch) error {
+		return batch.Append(l.Stream, l.Seq, l.Kind, l.BatchID, l.RowCount, l.ContentSHA256, l.PrevHash, l.Hash, l.ReceivedAt, l.Actor)
+	})
+	if err != nil {
+		return w.classify(fmt.Sprintf("append link %d to the %s ledger", l.Seq, l.Stream), err)
+	}
+	return nil
+}
