@@ -5,14 +5,21 @@ package main
 import (
 	"os"
 
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 
+	"github.com/kpiflow/kpiflow/pkg/ingest"
 	"github.com/kpiflow/kpiflow/pkg/plugin"
 )
 
 func main() {
-	if err := datasource.Manage(plugin.PluginID, plugin.NewInstance, datasource.ManageOpts{}); err != nil {
+	opts := datasource.ManageOpts{GRPCSettings: backend.GRPCSettings{
+		// Room for an ingest body at its own limit plus headers, so the
+		// ingest API's 413 (naming the limit), not gRPC, refuses big bodies.
+		MaxReceiveMsgSize: int(ingest.DefaultMaxBodyBytes) + 4<<20,
+	}}
+	if err := datasource.Manage(plugin.PluginID, plugin.NewInstance, opts); err != nil {
 		log.DefaultLogger.Error("kpiflow data source stopped", "error", err)
 		os.Exit(1)
 	}

@@ -144,6 +144,7 @@ func StatusOf(err error) int {
 		me  *MediaTypeError
 		se  *StreamError
 		ue  *UnavailableError
+		ke  *KeyReuseError
 		ie  *InputError
 		mbe *http.MaxBytesError
 	)
@@ -158,6 +159,8 @@ func StatusOf(err error) int {
 		return http.StatusNotFound
 	case errors.As(err, &ue):
 		return http.StatusServiceUnavailable
+	case errors.As(err, &ke):
+		return http.StatusConflict
 	}
 	return http.StatusInternalServerError
 }

@@ -5,6 +5,7 @@ package ingest_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,14 @@ func TestIntegrationWriterDedupeAndLedger(t *testing.T) {
 	require.Equal(t, a.BatchID, b.BatchID)
 	require.Equal(t, a.LedgerHash, b.LedgerHash)
 	require.Equal(t, 3, b.Accepted)
+	require.Equal(t, uint64(18), count(t, st, "SELECT count() FROM kpi_samples"))
+
+	// The same key with rows its batch did not hold is refused, not replayed.
+	_, err = w.Write(ctx, decode(t, "kpi", kpiRows(4, start.Add(-time.Hour), "k")), "key-1", "alice")
+	var reuse *ingest.KeyReuseError
+	require.ErrorAs(t, err, &reuse)
+	require.Equal(t, 3, reuse.Index)
+	require.Equal(t, http.StatusConflict, ingest.StatusOf(err))
 	require.Equal(t, uint64(18), count(t, st, "SELECT count() FROM kpi_samples"))
 
 	rep, err := w.Verify(ctx, ingest.VerifyRequest{})

@@ -62,6 +62,19 @@ func (e *UnavailableError) Error() string {
 
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
+// KeyReuseError is an Idempotency-Key sent again with rows its first batch
+// did not hold (HTTP 409).
+type KeyReuseError struct {
+	Key string
+	// Index is the first row that the earlier batch did not hold.
+	Index int
+}
+
+func (e *KeyReuseError) Error() string {
+	return fmt.Sprintf("Idempotency-Key %q was already used for a different batch (row %d was not in it): "+
+		"use a new key for new data, or resend the original batch unchanged", e.Key, e.Index)
+}
+
 // DefaultRetryAfter is the Retry-After of a 503.
 const DefaultRetryAfter = 5 * time.Second
 
@@ -163,6 +176,18 @@ func (w *Writer) Write(ctx context.Context, b *Batch, idemKey, actor string) (Re
 			return Result{}, err
 		}
 		if found {
+			// A true retry holds only rows that are stored already; a row
+			// that is not means the key was reused for another batch, which
+			// must not be dropped silently as a "replay".
+			state, _, err := w.duplicates(ctx, b, batchID)
+			if err != nil {
+				return Result{}, err
+			}
+			for i, st := range state {
+				if st == rowNew {
+					return Result{}, &KeyReuseError{Key: idemKey, Index: i}
+				}
+			}
 			return Result{Accepted: int(link.RowCount), Duplicates: max(0, b.Len()-int(link.RowCount)),
 				BatchID: batchID, LedgerHash: link.Hash, Replayed: true}, nil
 		}
