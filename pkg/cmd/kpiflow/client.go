@@ -156,6 +156,8 @@ func (e *apiError) hint() string {
 		return "hint: the caller's Grafana role is too low: ingest needs the data source's ingest role (Editor by default); give the service account that role"
 	case http.StatusNotFound:
 		return "hint: check --grafana (including any sub path) and --datasource (the kpiflow data source's UID, see its settings page URL)"
+	case http.StatusConflict:
+		return "hint: --idempotency-key was used before for other data: give new data a new key, or leave the flag out (the default key is derived from the batch)"
 	case http.StatusRequestEntityTooLarge:
 		return "hint: the batch is over the server's limits: lower --batch-size"
 	case http.StatusServiceUnavailable:
