@@ -1,13 +1,14 @@
 import { DataSourceInstanceSettings } from '@grafana/data';
 
 import { KpiflowJsonData } from '../types/config';
+import { SqlQuery } from '../types/query';
 import { DataSource, filterByRegex, sqlQuote } from './DataSource';
 
 const replace = jest.fn((v: string) => v.replace('$team', 'platform'));
 
 jest.mock('@grafana/runtime', () => ({
   ...jest.requireActual('@grafana/runtime'),
-  getTemplateSrv: () => ({ replace }),
+  getTemplateSrv: () => ({ replace, getVariables: () => [] }),
 }));
 
 function makeDs() {
@@ -49,6 +50,117 @@ describe('DataSource', () => {
     const ds = makeDs();
     const q = ds.applyTemplateVariables({ refId: 'A', queryType: 'taskflow', view: 'cfd', teams: ['$team'] }, {});
     expect(q).toMatchObject({ queryType: 'taskflow', teams: ['platform'] });
+  });
+
+  it('adds the ad hoc filters to kpi queries in the kpi shape', () => {
+    const ds = makeDs();
+    const q = ds.applyTemplateVariables({ refId: 'A', queryType: 'kpi', metrics: ['lead_time'] } as never, {}, [
+      { key: 'team', operator: '=', value: 'core' },
+      { key: 'env', operator: '=|', value: 'prod', values: ['prod', 'staging'] },
+      { key: 'team', operator: '<', value: '3' },
+    ]);
+    expect(q).toMatchObject({
+      queryType: 'kpi',
+      adhocFilters: [
+        { key: 'team', operator: '=', value: 'core' },
+        { key: 'label:env', operator: 'in', value: ['prod', 'staging'] },
+      ],
+    });
+  });
+
+  it('adds the ad hoc filters to sql queries in the sql shape', () => {
+    const ds = makeDs();
+    const q = ds.applyTemplateVariables(
+      { refId: 'A', queryType: 'sql', rawSql: "SELECT 1 WHERE $__adHocFilters('kpi_samples')", format: 'table' },
+      {},
+      [
+        { key: 'team', operator: '=|', value: 'core', values: ['core', 'web'], origin: 'dashboard' },
+        { key: 'value', operator: '>', value: '3' },
+      ]
+    );
+    expect(q).toEqual({
+      refId: 'A',
+      queryType: 'sql',
+      rawSql: "SELECT 1 WHERE $__adHocFilters('kpi_samples')",
+      format: 'table',
+      adhocFilters: [
+        { key: 'team', operator: '=|', value: 'core', values: ['core', 'web'] },
+        { key: 'value', operator: '>', value: '3' },
+      ],
+    });
+  });
+
+  it('sends no adhocFilters when the dashboard has none', () => {
+    const ds = makeDs();
+    const sql: SqlQuery = { refId: 'A', queryType: 'sql', rawSql: 'SELECT 1', format: 'table' };
+    expect(ds.applyTemplateVariables(sql, {})).not.toHaveProperty('adhocFilters');
+    expect(ds.applyTemplateVariables(sql, {}, [])).not.toHaveProperty('adhocFilters');
+    const kpi = ds.applyTemplateVariables({ refId: 'A', queryType: 'kpi', metrics: ['m'] } as never, {}, [
+      { key: 'team', operator: '>', value: '1' },
+    ]);
+    expect(kpi).not.toHaveProperty('adhocFilters');
+  });
+
+  it("replaces a query's own adhocFilters only when Grafana passes filters", () => {
+    const ds = makeDs();
+    // An alert rule made from a panel stores the filters; its preview passes none.
+    const stored: SqlQuery = {
+      refId: 'A',
+      queryType: 'sql',
+      rawSql: 'SELECT 1',
+      format: 'table',
+      adhocFilters: [{ key: 'team', operator: '=', value: 'old' }],
+    };
+    expect(ds.applyTemplateVariables(stored, {})).toMatchObject({ adhocFilters: stored.adhocFilters });
+    expect(ds.applyTemplateVariables(stored, {}, [])).not.toHaveProperty('adhocFilters');
+    expect(ds.applyTemplateVariables(stored, {}, [{ key: 'team', operator: '=', value: 'new' }])).toMatchObject({
+      adhocFilters: [{ key: 'team', operator: '=', value: 'new' }],
+    });
+    const kpi = ds.applyTemplateVariables(
+      {
+        refId: 'A',
+        queryType: 'kpi',
+        metrics: ['m'],
+        adhocFilters: [{ key: 'label:env', operator: 'in', value: ['prod'] }],
+      } as never,
+      {}
+    );
+    expect(kpi).toMatchObject({ adhocFilters: [{ key: 'label:env', operator: 'in', value: ['prod'] }] });
+  });
+
+  it('does not add ad hoc filters to the other query types', () => {
+    const ds = makeDs();
+    const q = ds.applyTemplateVariables({ refId: 'A', queryType: 'taskflow', view: 'cfd' }, {}, [
+      { key: 'team', operator: '=', value: 'core' },
+    ]);
+    expect(q).not.toHaveProperty('adhocFilters');
+  });
+
+  it('offers the dimensions and label keys as ad hoc keys', async () => {
+    const ds = makeDs();
+    const spy = jest.spyOn(ds, 'getResource').mockResolvedValue(['env', 'team', 'tier']);
+    await expect(ds.getTagKeys()).resolves.toEqual(
+      ['team', 'project', 'service', 'environment', 'env', 'tier'].map((k) => ({ text: k, value: k }))
+    );
+    expect(spy).toHaveBeenCalledWith('labels/keys', undefined);
+  });
+
+  it('lists ad hoc values from teams, projects and label values', async () => {
+    const ds = makeDs();
+    const spy = jest.spyOn(ds, 'getResource').mockResolvedValue(['x']);
+    const values = (key: string) => ds.getTagValues({ key, filters: [] });
+    await expect(values('team')).resolves.toEqual([{ text: 'x', value: 'x' }]);
+    expect(spy).toHaveBeenLastCalledWith('teams', undefined);
+    await values('project');
+    expect(spy).toHaveBeenLastCalledWith('projects', undefined);
+    await values('env');
+    expect(spy).toHaveBeenLastCalledWith('labels/values', { key: 'env' });
+    await values('label:tier');
+    expect(spy).toHaveBeenLastCalledWith('labels/values', { key: 'tier' });
+    spy.mockClear();
+    await expect(values('service')).resolves.toEqual([]);
+    await expect(values('environment')).resolves.toEqual([]);
+    expect(spy).not.toHaveBeenCalled();
   });
 
   it('skips hidden and empty queries', () => {

@@ -1,9 +1,19 @@
-import { CoreApp, DataSourceInstanceSettings, MetricFindValue, ScopedVars } from '@grafana/data';
+import {
+  AdHocVariableFilter,
+  CoreApp,
+  DataSourceGetTagKeysOptions,
+  DataSourceGetTagValuesOptions,
+  DataSourceInstanceSettings,
+  MetricFindValue,
+  ScopedVars,
+} from '@grafana/data';
 import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 
 import { KpiflowJsonData } from '../types/config';
-import { defaultQueries, Filter, KpiflowQuery, normalizeQuery } from '../types/query';
+import { BUILTIN_DIMENSIONS, defaultQueries, Filter, KpiflowQuery, normalizeQuery } from '../types/query';
 import { KpiflowVariableQuery } from '../types/variables';
+import { toKpiAdhocFilters, toSqlAdhocFilters } from './adhoc';
+import { markConditionalAll } from './conditionalAll';
 import { KpiflowVariableSupport } from './variables';
 
 /** Resource paths of the backend that list values (each answers a JSON array of strings). */
@@ -12,7 +22,8 @@ export type ListResource = 'metrics' | 'teams' | 'projects' | 'labels/keys' | 'l
 /**
  * Front end of the kpiflow data source. Queries run in the Go backend (also for alert rules), so
  * nothing here is needed for a query to be correct: applyTemplateVariables only expands dashboard
- * variables, which the backend would otherwise receive verbatim.
+ * variables, which the backend would otherwise receive verbatim, and forwards what only the
+ * browser knows (the dashboard's ad hoc filters, whether a variable selects All).
  */
 export class DataSource extends DataSourceWithBackend<KpiflowQuery, KpiflowJsonData> {
   constructor(instanceSettings: DataSourceInstanceSettings<KpiflowJsonData>) {
@@ -37,21 +48,32 @@ export class DataSource extends DataSourceWithBackend<KpiflowQuery, KpiflowJsonD
     return true;
   }
 
-  applyTemplateVariables(query: KpiflowQuery, scopedVars: ScopedVars): KpiflowQuery {
+  /**
+   * Expands dashboard variables and puts the dashboard's ad hoc filters (Grafana 10.4+ passes them
+   * as `filters`) on kpi and sql queries as `adhocFilters`, in the backend's shapes, replacing any
+   * the query has. Without `filters` (no ad hoc variable; an alert rule's preview) the query keeps
+   * its own: Grafana stores them in an alert rule made from a panel (interpolateVariablesInQueries),
+   * and the preview should run what the rule runs.
+   */
+  applyTemplateVariables(query: KpiflowQuery, scopedVars: ScopedVars, filters?: AdHocVariableFilter[]): KpiflowQuery {
     const srv = getTemplateSrv();
     const text = (v: string) => srv.replace(v, scopedVars);
     // Multi-value variables in lists expand to several entries.
     const list = (vs?: string[]) => vs?.flatMap((v) => splitMulti(srv.replace(v, scopedVars, 'csv')));
     const q = normalizeQuery(query);
     switch (q.queryType) {
-      case 'kpi':
+      case 'kpi': {
+        const { adhocFilters, ...rest } = q;
+        const adhoc = filters ? toKpiAdhocFilters(filters) : adhocFilters;
         return {
-          ...q,
+          ...rest,
           metrics: list(q.metrics) ?? [],
           groupBy: list(q.groupBy) ?? [],
           filters: q.filters.map((f) => interpolateFilter(f, text, list)),
           interval: q.interval ? text(q.interval) : q.interval,
+          ...(adhoc && adhoc.length > 0 ? { adhocFilters: adhoc } : {}),
         };
+      }
       case 'dora':
         return { ...q, environment: text(q.environment), groupBy: list(q.groupBy) ?? [] };
       case 'taskflow':
@@ -65,8 +87,13 @@ export class DataSource extends DataSourceWithBackend<KpiflowQuery, KpiflowJsonD
           horizon: q.horizon ? text(q.horizon) : q.horizon,
           targetDate: q.targetDate ? text(q.targetDate) : q.targetDate,
         };
-      case 'sql':
-        return { ...q, rawSql: srv.replace(q.rawSql, scopedVars, sqlQuote) };
+      case 'sql': {
+        const { adhocFilters, ...rest } = q;
+        const adhoc = filters ? toSqlAdhocFilters(filters) : adhocFilters;
+        // An All selection must reach $__conditionalAll as $__all, not as the list of all values.
+        const rawSql = srv.replace(markConditionalAll(q.rawSql, srv, scopedVars), scopedVars, sqlQuote);
+        return { ...rest, rawSql, ...(adhoc && adhoc.length > 0 ? { adhocFilters: adhoc } : {}) };
+      }
     }
   }
 
@@ -85,6 +112,37 @@ export class DataSource extends DataSourceWithBackend<KpiflowQuery, KpiflowJsonD
   getProjects = () => this.listResource('projects');
   getLabelKeys = () => this.listResource('labels/keys');
   getLabelValues = (key: string) => this.listResource('labels/values', { key });
+
+  /**
+   * Keys for ad hoc filters: the dimensions, then the label keys (plain; kpi queries read a key
+   * that is not a dimension as `label:<key>`). A label key equal to a dimension is the dimension.
+   */
+  async getTagKeys(_options?: DataSourceGetTagKeysOptions<KpiflowQuery>): Promise<MetricFindValue[]> {
+    const labels = await this.getLabelKeys();
+    const keys = [...new Set<string>([...BUILTIN_DIMENSIONS, ...labels])];
+    return keys.map((text) => ({ text, value: text }));
+  }
+
+  /** Values for an ad hoc filter key: teams, projects, or a label's values (`label:<k>` or plain). */
+  async getTagValues(options: DataSourceGetTagValuesOptions<KpiflowQuery>): Promise<MetricFindValue[]> {
+    const values = await this.tagValues(options.key);
+    return values.map((text) => ({ text, value: text }));
+  }
+
+  private tagValues(key: string): Promise<string[]> {
+    switch (key) {
+      case 'team':
+        return this.getTeams();
+      case 'project':
+        return this.getProjects();
+      case 'service':
+      case 'environment':
+        // No resource lists these yet.
+        return Promise.resolve([]);
+    }
+    const label = key.startsWith('label:') ? key.slice('label:'.length) : key;
+    return label ? this.getLabelValues(label) : Promise.resolve([]);
+  }
 
   async metricFindQuery(
     query: KpiflowVariableQuery,

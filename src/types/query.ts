@@ -45,6 +45,26 @@ export interface Filter {
   value: string | string[];
 }
 
+/**
+ * Grafana's ad hoc filter operators as the sql backend accepts them (pkg/query/macros.go,
+ * adHocOperators): `=|` and `!=|` are "one of" / "none of", their operands in `values`.
+ */
+export type AdHocOperator = '=' | '!=' | '<' | '>' | '<=' | '>=' | '=~' | '!~' | '=|' | '!=|';
+export const ADHOC_OPERATORS: readonly AdHocOperator[] = ['=', '!=', '<', '>', '<=', '>=', '=~', '!~', '=|', '!=|'];
+
+/**
+ * A dashboard ad hoc filter on a sql query (Go query.AdHocFilter): applied where the SQL says
+ * `$__adHocFilters('table')`. Exactly these four fields; the backend rejects any other.
+ */
+export interface AdHocFilter {
+  /** A column or table.column. */
+  key: string;
+  operator: AdHocOperator;
+  value: string;
+  /** The operands of `=|` and `!=|`. */
+  values?: string[];
+}
+
 export type TableOrSeries = 'timeseries' | 'table';
 
 export interface KpiQuery extends QueryBase {
@@ -53,6 +73,11 @@ export interface KpiQuery extends QueryBase {
   aggregation: Aggregation;
   groupBy: string[];
   filters: Filter[];
+  /**
+   * The dashboard's ad hoc filters, applied like filters. Set by applyTemplateVariables on the
+   * way to the backend; not edited in the panel (an alert rule made from a panel stores them).
+   */
+  adhocFilters?: Filter[];
   /** Bucket width such as `1m`, `1h`; empty means Grafana's interval. */
   interval?: string;
   format: TableOrSeries;
@@ -110,6 +135,11 @@ export interface SqlQuery extends QueryBase {
   queryType: 'sql';
   rawSql: string;
   format: TableOrSeries;
+  /**
+   * The dashboard's ad hoc filters, for `$__adHocFilters('table')`. Set by applyTemplateVariables
+   * on the way to the backend; not edited in the panel (an alert rule made from a panel stores them).
+   */
+  adhocFilters?: AdHocFilter[];
 }
 
 export type KpiflowQuery = KpiQuery | DoraQuery | TaskflowQuery | ForecastQuery | SqlQuery;
