@@ -21,11 +21,13 @@ import (
 // queries (src/types/default-queries.json, kept equal to the TypeScript
 // defaults by a jest test) through the plugin protocol: what the editors
 // produce must pass the backend's own validation.
+//
+// src/types/adhoc-example-queries.json (kept equal to what the DataSource's
+// applyTemplateVariables produces by a jest test) adds dashboard ad hoc
+// filters and $__conditionalAll as the browser forwards them.
 func TestIntegrationEditorQueriesAccepted(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "src", "types", "default-queries.json"))
-	require.NoError(t, err)
-	var defaults map[string]map[string]any
-	require.NoError(t, json.Unmarshal(raw, &defaults))
+	defaults := readQueries(t, "default-queries.json")
+	adhoc := readQueries(t, "adhoc-example-queries.json")
 
 	db := chtest.NewDatabase(t)
 	p := plugintest.Start(t)
@@ -61,4 +63,30 @@ func TestIntegrationEditorQueriesAccepted(t *testing.T) {
 			require.NotEmpty(t, r.Frames)
 		})
 	}
+	for queryType, q := range adhoc {
+		t.Run("adhoc "+queryType, func(t *testing.T) {
+			body, err := json.Marshal(q)
+			require.NoError(t, err)
+			resp := p.QueryData(ctx, t, ds, nil, backend.DataQuery{
+				RefID: "A", QueryType: queryType, JSON: body, Interval: time.Minute, MaxDataPoints: 1000,
+				TimeRange: backend.TimeRange{From: now.Add(-24 * time.Hour), To: now},
+			})
+			r := resp.Responses["A"]
+			require.NoError(t, r.Error, "%s query with ad hoc filters rejected: %s", queryType, body)
+			if queryType == "sql" {
+				executed := r.Frames[0].Meta.ExecutedQueryString
+				require.Contains(t, executed, "1=1", "an All selection makes $__conditionalAll true")
+				require.NotContains(t, executed, "$__")
+			}
+		})
+	}
+}
+
+func readQueries(t *testing.T, name string) map[string]map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "src", "types", name))
+	require.NoError(t, err)
+	var queries map[string]map[string]any
+	require.NoError(t, json.Unmarshal(raw, &queries))
+	return queries
 }

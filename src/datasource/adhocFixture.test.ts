@@ -73,7 +73,7 @@ const sql: KpiflowQuery = {
   refId: 'B',
   queryType: 'sql',
   rawSql: [
-    'SELECT $__timeInterval(ts) AS time, team, avg(value) AS value',
+    'SELECT $__timeInterval(ts) AS time, team, avg(value) AS avg_value',
     'FROM kpi_samples',
     'WHERE $__timeFilter(ts)',
     '  AND $__conditionalAll(team IN ($team), $team)',

@@ -196,7 +196,7 @@ export const defaultQueries: {
   sql: {
     queryType: 'sql',
     rawSql:
-      'SELECT $__timeInterval(ts) AS time, metric, avg(value) AS value\nFROM kpi_samples\nWHERE $__timeFilter(ts)\nGROUP BY time, metric\nORDER BY time',
+      'SELECT $__timeInterval(ts) AS time, metric, avg(value) AS avg_value\nFROM kpi_samples\nWHERE $__timeFilter(ts)\nGROUP BY time, metric\nORDER BY time',
     format: 'timeseries',
   },
 };
