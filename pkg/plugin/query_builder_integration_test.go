@@ -941,8 +941,10 @@ func sortedSet(xs map[string]bool) []string {
 
 func (e *builderEnv) testVariables(t *testing.T) {
 	metrics, teams, projects, keys, regions := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
+	services, environments := map[string]bool{}, map[string]bool{}
 	for _, s := range e.kpi {
 		metrics[s.Metric], teams[s.Team], projects[s.Project] = true, true, true
+		services[s.Service], environments[s.Environment] = true, true
 		for k, v := range s.Labels {
 			keys[k] = true
 			if k == "region" {
@@ -957,11 +959,17 @@ func (e *builderEnv) testVariables(t *testing.T) {
 		teams[x.Team], projects[x.Project] = true, true
 	}
 	for _, d := range e.ds.Deployments {
-		teams[d.Team] = true
+		teams[d.Team], services[d.Service], environments[d.Environment] = true, true, true
 	}
+	for _, in := range e.ds.Incidents {
+		services[in.Service] = true
+	}
+	delete(services, "")
+	delete(environments, "")
 	ctx := context.Background()
 	for path, want := range map[string][]string{
 		"metrics": sortedSet(metrics), "teams": sortedSet(teams), "projects": sortedSet(projects),
+		"services": sortedSet(services), "environments": sortedSet(environments),
 		"labels/keys": sortedSet(keys), "labels/values?key=region": sortedSet(regions), "labels/values?key=nope": {},
 	} {
 		t.Run(path, func(t *testing.T) {
@@ -977,30 +985,9 @@ func (e *builderEnv) testVariables(t *testing.T) {
 	require.Contains(t, string(body), "key: required")
 }
 
-// getResource calls a resource as Grafana does: Path without the query
-// string, URL with it (plugintest.CallResource puts the query in both).
+// getResource calls a resource through the plugin protocol.
 func (e *builderEnv) getResource(ctx context.Context, t *testing.T, pathAndQuery string) (int, []byte) {
 	t.Helper()
-	path, _, _ := strings.Cut(pathAndQuery, "?")
-	s := e.src.Settings
-	req := &backend.CallResourceRequest{
-		PluginContext: backend.PluginContext{OrgID: 1, PluginID: plugintest.PluginID, User: e.src.User,
-			DataSourceInstanceSettings: &s, GrafanaConfig: backend.NewGrafanaCfg(map[string]string{})},
-		Path: path, Method: "GET", URL: "/api/datasources/uid/" + s.UID + "/resources/" + pathAndQuery,
-	}
-	stream, err := e.p.Resource.CallResource(ctx, backend.ToProto().CallResourceRequest(req))
-	require.NoError(t, err)
-	status, body := 0, []byte(nil)
-	for {
-		msg, err := stream.Recv()
-		if err != nil {
-			break
-		}
-		r := backend.FromProto().CallResourceResponse(msg)
-		if r.Status != 0 {
-			status = r.Status
-		}
-		body = append(body, r.Body...)
-	}
-	return status, body
+	res := e.p.CallResource(ctx, t, e.src, "GET", pathAndQuery, nil, nil)
+	return res.Status, res.Body
 }

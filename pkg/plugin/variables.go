@@ -17,7 +17,7 @@ const maxVariableValues = 1000
 var variableLabelKeyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-/]{0,127}$`)
 
 // registerVariableRoutes registers the resource routes for template variable
-// values (metrics, teams, projects, labels). Each answers a JSON array of at
+// values (metrics, teams, projects, services, environments, labels). Each answers a JSON array of at
 // most 1000 distinct non-empty strings, sorted; the frontend's
 // metricFindQuery and the query editor's pickers read them.
 func registerVariableRoutes(mux *http.ServeMux, inst *Instance) {
@@ -42,6 +42,12 @@ func registerVariableRoutes(mux *http.ServeMux, inst *Instance) {
 			"UNION ALL SELECT team AS v FROM tasks_current UNION ALL SELECT team AS v FROM deployments) WHERE v != '' ORDER BY v"+limit, nil))
 	mux.HandleFunc("GET /projects", list("projects",
 		"SELECT DISTINCT v FROM (SELECT project AS v FROM kpi_rollup_1d UNION ALL SELECT project AS v FROM tasks_current) "+
+			"WHERE v != '' ORDER BY v"+limit, nil))
+	mux.HandleFunc("GET /services", list("services",
+		"SELECT DISTINCT v FROM (SELECT service AS v FROM kpi_rollup_1d UNION ALL SELECT service AS v FROM deployments "+
+			"UNION ALL SELECT service AS v FROM incidents) WHERE v != '' ORDER BY v"+limit, nil))
+	mux.HandleFunc("GET /environments", list("environments",
+		"SELECT DISTINCT v FROM (SELECT environment AS v FROM kpi_rollup_1d UNION ALL SELECT environment AS v FROM deployments) "+
 			"WHERE v != '' ORDER BY v"+limit, nil))
 	mux.HandleFunc("GET /labels/keys", list("label keys",
 		"SELECT DISTINCT arrayJoin(label_keys) AS v FROM kpi_samples ORDER BY v"+limit, nil))

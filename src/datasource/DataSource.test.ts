@@ -145,7 +145,7 @@ describe('DataSource', () => {
     expect(spy).toHaveBeenCalledWith('labels/keys', undefined);
   });
 
-  it('lists ad hoc values from teams, projects and label values', async () => {
+  it('lists ad hoc values from the dimension resources and label values', async () => {
     const ds = makeDs();
     const spy = jest.spyOn(ds, 'getResource').mockResolvedValue(['x']);
     const values = (key: string) => ds.getTagValues({ key, filters: [] });
@@ -157,10 +157,10 @@ describe('DataSource', () => {
     expect(spy).toHaveBeenLastCalledWith('labels/values', { key: 'env' });
     await values('label:tier');
     expect(spy).toHaveBeenLastCalledWith('labels/values', { key: 'tier' });
-    spy.mockClear();
-    await expect(values('service')).resolves.toEqual([]);
-    await expect(values('environment')).resolves.toEqual([]);
-    expect(spy).not.toHaveBeenCalled();
+    await values('service');
+    expect(spy).toHaveBeenLastCalledWith('services', undefined);
+    await values('environment');
+    expect(spy).toHaveBeenLastCalledWith('environments', undefined);
   });
 
   it('skips hidden and empty queries', () => {

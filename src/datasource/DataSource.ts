@@ -17,7 +17,8 @@ import { markConditionalAll } from './conditionalAll';
 import { KpiflowVariableSupport } from './variables';
 
 /** Resource paths of the backend that list values (each answers a JSON array of strings). */
-export type ListResource = 'metrics' | 'teams' | 'projects' | 'labels/keys' | 'labels/values';
+export type ListResource =
+  'metrics' | 'teams' | 'projects' | 'services' | 'environments' | 'labels/keys' | 'labels/values';
 
 /**
  * Front end of the kpiflow data source. Queries run in the Go backend (also for alert rules), so
@@ -123,7 +124,7 @@ export class DataSource extends DataSourceWithBackend<KpiflowQuery, KpiflowJsonD
     return keys.map((text) => ({ text, value: text }));
   }
 
-  /** Values for an ad hoc filter key: teams, projects, or a label's values (`label:<k>` or plain). */
+  /** Values for an ad hoc filter key: a dimension's values, or a label's values (`label:<k>` or plain). */
   async getTagValues(options: DataSourceGetTagValuesOptions<KpiflowQuery>): Promise<MetricFindValue[]> {
     const values = await this.tagValues(options.key);
     return values.map((text) => ({ text, value: text }));
@@ -136,9 +137,9 @@ export class DataSource extends DataSourceWithBackend<KpiflowQuery, KpiflowJsonD
       case 'project':
         return this.getProjects();
       case 'service':
+        return this.listResource('services');
       case 'environment':
-        // No resource lists these yet.
-        return Promise.resolve([]);
+        return this.listResource('environments');
     }
     const label = key.startsWith('label:') ? key.slice('label:'.length) : key;
     return label ? this.getLabelValues(label) : Promise.resolve([]);
