@@ -759,7 +759,8 @@ func (e *builderEnv) testTaskflow(t *testing.T) {
 			}
 			if len(teams) == 0 && os.Getenv("KPIFLOW_WRITE_FIXTURES") == "1" {
 				tasks := e.run(t, nil, "taskflow", body("tasks"), from, to, time.Hour)
-				writeTaskflowFixture(t, f, tasks.Frames[0])
+				aging := e.run(t, nil, "taskflow", body("aging"), from, to, time.Hour)
+				writeTaskflowFixture(t, f, tasks.Frames[0], aging.Frames[0])
 			}
 		})
 
@@ -914,13 +915,17 @@ func interpolated(sorted []float64, p float64) float64 {
 
 // writeTaskflowFixture writes the frontend's taskflow fixtures: the frames
 // the backend's own query path produced, in Grafana's data frame JSON.
-func writeTaskflowFixture(t *testing.T, cfd, tasks *data.Frame) {
+func writeTaskflowFixture(t *testing.T, frames ...*data.Frame) {
 	t.Helper()
-	c, err := cfd.MarshalJSON()
-	require.NoError(t, err)
-	ts, err := tasks.MarshalJSON()
-	require.NoError(t, err)
-	out, err := json.MarshalIndent(map[string]json.RawMessage{"cfd": c, "tasks": ts}, "", "  ")
+	raw := make([]json.RawMessage, len(frames))
+	for i, f := range frames {
+		b, err := f.MarshalJSON()
+		require.NoError(t, err)
+		raw[i] = b
+	}
+	// {frames: [...]} in Grafana's data frame JSON, one of the shapes the
+	// browser harness (tests/e2e/harness) loads.
+	out, err := json.MarshalIndent(map[string][]json.RawMessage{"frames": raw}, "", "  ")
 	require.NoError(t, err)
 	path := filepath.Join("..", "..", "tests", "fixtures", "taskflow.json")
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))

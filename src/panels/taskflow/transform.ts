@@ -7,6 +7,8 @@ import { DataFrame, Field, FieldType } from '@grafana/data';
  * - cfd, long: [time, state_category (or state) string, a number field] one row per time and state
  * - cfd, wide: [time, one number field per state]
  * - tasks: [task_id, title, state, state_category, assignee, age_days, team, project]
+ *   The backend's `tasks` view has no age; its `aging` view has `age` in seconds (and no
+ *   state_category). With both, ages are joined onto the tasks by task_id.
  */
 
 export type StateCategory = 'todo' | 'in_progress' | 'done';
@@ -165,15 +167,43 @@ export function toCfdModel(frame: DataFrame): CfdModel {
   return stack(times, columns);
 }
 
-/** Rows and WIP per state from a tasks frame; a task is aging when open and older than the threshold. */
-export function toTasksModel(frame: DataFrame, agingThresholdDays: number): TasksModel {
+const SECONDS_PER_DAY = 86400;
+
+/** Age in days per row: `age_days`, or the backend's `age` in seconds. */
+function agesInDays(frame: DataFrame): Array<number | undefined> {
+  const days = fieldByName(frame, 'age_days');
+  if (days) {
+    return days.values.map((v) => toNumber(v));
+  }
+  const seconds = fieldByName(frame, 'age');
+  return seconds ? seconds.values.map((v) => toNumber(v) / SECONDS_PER_DAY) : [];
+}
+
+/** Ages by task_id from a frame that has them (the backend's aging view). */
+export function agesByTask(frame: DataFrame): Map<string, number> {
+  const id = fieldByName(frame, 'task_id');
+  const ages = agesInDays(frame);
+  const out = new Map<string, number>();
+  ages.forEach((a, i) => {
+    if (a !== undefined && Number.isFinite(a)) {
+      out.set(toText(id?.values[i]), a);
+    }
+  });
+  return out;
+}
+
+/**
+ * Rows and WIP per state from a tasks frame; a task is aging when open and older than the threshold.
+ * `ages` supplies ages by task_id where the frame itself has none.
+ */
+export function toTasksModel(frame: DataFrame, agingThresholdDays: number, ages?: Map<string, number>): TasksModel {
   const get = (...names: string[]) => fieldByName(frame, ...names);
   const id = get('task_id');
   const title = get('title');
   const state = get('state');
   const category = get('state_category');
   const assignee = get('assignee');
-  const age = get('age_days');
+  const ownAges = agesInDays(frame);
   const team = get('team');
   const project = get('project');
   const n = frame.length;
@@ -184,7 +214,7 @@ export function toTasksModel(frame: DataFrame, agingThresholdDays: number): Task
   for (let i = 0; i < n; i++) {
     const cat = toText(category?.values[i]);
     const st = toText(state?.values[i]) || cat;
-    const ageDays = toNumber(age?.values[i]);
+    const ageDays = ownAges[i] ?? ages?.get(toText(id?.values[i])) ?? NaN;
     const open = cat !== 'done';
     const aging = open && Number.isFinite(ageDays) && ageDays > agingThresholdDays;
     rows[i] = {
@@ -227,12 +257,18 @@ export interface TaskflowModel {
   tasks?: TasksModel;
 }
 
-/** Picks the cfd and tasks frames out of a panel's series. */
+/**
+ * Picks the cfd and tasks frames out of a panel's series. Of several task frames, the one with
+ * state categories (the tasks view) is listed; the others (the aging view) lend their ages.
+ */
 export function toTaskflowModel(frames: DataFrame[], agingThresholdDays: number): TaskflowModel {
-  const tasksFrame = frames.find(isTasksFrame);
+  const taskFrames = frames.filter(isTasksFrame);
+  const tasksFrame = taskFrames.find((f) => fieldByName(f, 'state_category')) ?? taskFrames[0];
+  const ages = new Map<string, number>();
+  taskFrames.filter((f) => f !== tasksFrame).forEach((f) => agesByTask(f).forEach((a, id) => ages.set(id, a)));
   const cfdFrame = frames.find(isCfdFrame);
   return {
     cfd: cfdFrame ? toCfdModel(cfdFrame) : undefined,
-    tasks: tasksFrame ? toTasksModel(tasksFrame, agingThresholdDays) : undefined,
+    tasks: tasksFrame ? toTasksModel(tasksFrame, agingThresholdDays, ages) : undefined,
   };
 }
