@@ -202,18 +202,12 @@ func (d *decoder) array() error {
 			if d.limitErr != nil {
 				return nil
 			}
-			d.skipWS()
-			if d.pos >= len(d.data) {
-				return d.syntax("unexpected end of body: expected ',' or ']'")
+			closed, err := d.separator(']', "the array of rows")
+			if err != nil {
+				return err
 			}
-			c := d.data[d.pos]
-			d.pos++
-			if c == ']' {
+			if closed {
 				break
-			}
-			if c != ',' {
-				d.pos--
-				return d.syntax(fmt.Sprintf("expected ',' or ']' after a row, found %q", c))
 			}
 			d.skipWS()
 		}
@@ -314,18 +308,12 @@ func (d *decoder) row1() error {
 		if d.limitErr != nil {
 			return nil
 		}
-		d.skipWS()
-		if d.pos >= len(d.data) {
-			return d.syntax("unexpected end of body inside an object")
+		closed, err := d.separator('}', "an object")
+		if err != nil {
+			return err
 		}
-		c := d.data[d.pos]
-		d.pos++
-		if c == '}' {
+		if closed {
 			return d.checkMissing(seen)
-		}
-		if c != ',' {
-			d.pos--
-			return d.syntax(fmt.Sprintf("expected ',' or '}' in an object, found %q", c))
 		}
 	}
 }
@@ -889,18 +877,12 @@ func (d *decoder) labels(field string, col *colData) error {
 				keys = append(keys, k)
 				vals = append(vals, v)
 			}
-			d.skipWS()
-			if d.pos >= len(d.data) {
-				return d.syntax("unexpected end of body inside labels")
+			closed, err := d.separator('}', "labels")
+			if err != nil {
+				return err
 			}
-			c := d.data[d.pos]
-			d.pos++
-			if c == '}' {
+			if closed {
 				break
-			}
-			if c != ',' {
-				d.pos--
-				return d.syntax(fmt.Sprintf("expected ',' or '}' in labels, found %q", c))
 			}
 		}
 	}
@@ -909,6 +891,25 @@ func (d *decoder) labels(field string, col *colData) error {
 	col.list = append(col.list, d.strings(keys))
 	col.vals = append(col.vals, d.strings(vals))
 	return nil
+}
+
+// separator reads what follows an item of a container: ',' (another item
+// follows) or the container's closer (closed is true).
+func (d *decoder) separator(closer byte, where string) (closed bool, err error) {
+	d.skipWS()
+	if d.pos >= len(d.data) {
+		return false, d.syntax("unexpected end of body inside " + where)
+	}
+	c := d.data[d.pos]
+	d.pos++
+	switch c {
+	case closer:
+		return true, nil
+	case ',':
+		return false, nil
+	}
+	d.pos--
+	return false, d.syntax(fmt.Sprintf("expected ',' or '%c' in %s, found %q", closer, where, c))
 }
 
 // strings copies src into the decoder's arena: one allocation per many rows
@@ -968,18 +969,12 @@ func (d *decoder) list(field string, col *colData) error {
 		if ok {
 			items = append(items, s)
 		}
-		d.skipWS()
-		if d.pos >= len(d.data) {
-			return d.syntax("unexpected end of body inside an array")
+		closed, err := d.separator(']', "an array")
+		if err != nil {
+			return err
 		}
-		c := d.data[d.pos]
-		d.pos++
-		if c == ']' {
+		if closed {
 			break
-		}
-		if c != ',' {
-			d.pos--
-			return d.syntax(fmt.Sprintf("expected ',' or ']' in an array, found %q", c))
 		}
 	}
 	col.list = append(col.list, items)
@@ -1023,18 +1018,9 @@ func (d *decoder) skipValue(depth int) error {
 			if err := d.skipValue(depth + 1); err != nil {
 				return err
 			}
-			d.skipWS()
-			if d.pos >= len(d.data) {
-				return d.syntax("unexpected end of body inside a value")
-			}
-			next := d.data[d.pos]
-			d.pos++
-			if next == closing {
-				return nil
-			}
-			if next != ',' {
-				d.pos--
-				return d.syntax(fmt.Sprintf("expected ',' or %q, found %q", closing, next))
+			closed, err := d.separator(closing, "a value")
+			if err != nil || closed {
+				return err
 			}
 		}
 	default:
