@@ -12,7 +12,6 @@ import {
 } from '../../types/query';
 import {
   LABEL_WIDTH,
-  MultiValueField,
   parsePercentiles,
   SingleValueField,
   toOptions,
@@ -20,6 +19,7 @@ import {
   useOptions,
   withSelected,
 } from './common';
+import { ScopeFields } from './ScopeFields';
 
 const modeLabels: Record<ForecastMode, string> = {
   completion: 'When will it be done?',
@@ -33,8 +33,6 @@ function positiveInt(e: FormEvent<HTMLInputElement>): number | undefined {
 }
 
 export function ForecastEditor({ datasource, query, onChange, onRunQuery }: TypedEditorProps<ForecastQuery>) {
-  const teams = useOptions(datasource.getTeams, [datasource]);
-  const projects = useOptions(datasource.getProjects, [datasource]);
   const metrics = useOptions(datasource.getMetrics, [datasource]);
   const [pctText, setPctText] = useState((query.percentiles ?? DEFAULT_PERCENTILES).join(', '));
   const change = (patch: Partial<ForecastQuery>) => {
@@ -63,24 +61,7 @@ export function ForecastEditor({ datasource, query, onChange, onRunQuery }: Type
           onChange={(v) => change({ metric: v })}
         />
       ) : (
-        <>
-          <MultiValueField
-            label="Teams"
-            testId={selectors.query.taskflow.teams}
-            value={query.teams ?? []}
-            options={teams.options}
-            loading={teams.loading}
-            onChange={(v) => change({ teams: v })}
-          />
-          <MultiValueField
-            label="Projects"
-            testId={selectors.query.taskflow.projects}
-            value={query.projects ?? []}
-            options={projects.options}
-            loading={projects.loading}
-            onChange={(v) => change({ projects: v })}
-          />
-        </>
+        <ScopeFields datasource={datasource} value={query} onChange={change} />
       )}
       <InlineField label="History (days)" labelWidth={LABEL_WIDTH} tooltip="Days of past throughput to sample">
         <Input

@@ -3,15 +3,8 @@ import { InlineField, Input } from '@grafana/ui';
 
 import { selectors } from '../../components/selectors';
 import { TASKFLOW_VIEWS, TaskflowQuery, TaskflowView } from '../../types/query';
-import {
-  LABEL_WIDTH,
-  MultiValueField,
-  parsePercentiles,
-  SingleValueField,
-  toOptions,
-  TypedEditorProps,
-  useOptions,
-} from './common';
+import { LABEL_WIDTH, parsePercentiles, SingleValueField, toOptions, TypedEditorProps } from './common';
+import { ScopeFields } from './ScopeFields';
 
 const viewLabels: Record<TaskflowView, string> = {
   cfd: 'Cumulative flow',
@@ -23,8 +16,6 @@ const viewLabels: Record<TaskflowView, string> = {
 };
 
 export function TaskflowEditor({ datasource, query, onChange, onRunQuery }: TypedEditorProps<TaskflowQuery>) {
-  const teams = useOptions(datasource.getTeams, [datasource]);
-  const projects = useOptions(datasource.getProjects, [datasource]);
   const [pctText, setPctText] = useState((query.percentiles ?? []).join(', '));
   const change = (patch: Partial<TaskflowQuery>) => {
     onChange({ ...query, ...patch });
@@ -39,22 +30,7 @@ export function TaskflowEditor({ datasource, query, onChange, onRunQuery }: Type
         options={toOptions(TASKFLOW_VIEWS, viewLabels)}
         onChange={(v) => change({ view: v })}
       />
-      <MultiValueField
-        label="Teams"
-        testId={selectors.query.taskflow.teams}
-        value={query.teams ?? []}
-        options={teams.options}
-        loading={teams.loading}
-        onChange={(v) => change({ teams: v })}
-      />
-      <MultiValueField
-        label="Projects"
-        testId={selectors.query.taskflow.projects}
-        value={query.projects ?? []}
-        options={projects.options}
-        loading={projects.loading}
-        onChange={(v) => change({ projects: v })}
-      />
+      <ScopeFields datasource={datasource} value={query} onChange={change} />
       {(query.view === 'cycle_time' || query.view === 'aging') && (
         <InlineField label="Percentiles" labelWidth={LABEL_WIDTH} tooltip="Comma separated, e.g. 50, 85, 95">
           <Input
