@@ -3,22 +3,21 @@ package plugin
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
+	"github.com/kpiflow/kpiflow/pkg/query"
 	"github.com/kpiflow/kpiflow/pkg/store"
 )
 
 // maxVariableValues bounds every variable list.
 const maxVariableValues = 1000
 
-var variableLabelKeyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-/]{0,127}$`)
-
 // registerVariableRoutes registers the resource routes for template variable
-// values (metrics, teams, projects, services, environments, labels). Each answers a JSON array of at
-// most 1000 distinct non-empty strings, sorted; the frontend's
+// values (metrics, teams, projects, services, environments, labels). Each
+// answers a JSON array of at most 1000 distinct non-empty strings, sorted; the
+// frontend's
 // metricFindQuery and the query editor's pickers read them.
 func registerVariableRoutes(mux *http.ServeMux, inst *Instance) {
 	list := func(what, sql string, args func(r *http.Request) ([]any, error)) http.HandlerFunc {
@@ -58,7 +57,7 @@ func registerVariableRoutes(mux *http.ServeMux, inst *Instance) {
 			if key == "" {
 				return nil, fmt.Errorf("key: required; the label key whose values to list")
 			}
-			if !variableLabelKeyRe.MatchString(key) {
+			if !query.ValidLabelKey(key) {
 				return nil, fmt.Errorf("key: expected a label key of letters, digits, _ . - / (at most 128), got %q", key)
 			}
 			return []any{key, key}, nil

@@ -204,6 +204,10 @@ const (
 
 var labelKeyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-/]{0,127}$`)
 
+// ValidLabelKey reports whether k is a label key queries accept: a letter or
+// underscore, then letters, digits and _ . - /, at most 128 in all.
+func ValidLabelKey(k string) bool { return labelKeyRe.MatchString(k) }
+
 func checkText(field, s string) error {
 	if len(s) > maxValueLen {
 		return fieldErr(field, "longer than %d bytes", maxValueLen)
