@@ -17,8 +17,7 @@ const maxVariableValues = 1000
 // registerVariableRoutes registers the resource routes for template variable
 // values (metrics, teams, projects, services, environments, labels). Each
 // answers a JSON array of at most 1000 distinct non-empty strings, sorted; the
-// frontend's
-// metricFindQuery and the query editor's pickers read them.
+// frontend's metricFindQuery and the query editor's pickers read them.
 func registerVariableRoutes(mux *http.ServeMux, inst *Instance) {
 	list := func(what, sql string, args func(r *http.Request) ([]any, error)) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
