@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/grafana/grafana-plugin-sdk-go/backend"
-
 	"github.com/kpiflow/kpiflow/pkg/settings"
 	"github.com/kpiflow/kpiflow/pkg/store"
 )
@@ -230,21 +228,7 @@ func (j *schemaJobs) healthNote(schemaReady bool) (string, bool) {
 
 // requireAdmin answers 403 unless the caller's Grafana role is Admin.
 func requireAdmin(w http.ResponseWriter, r *http.Request) bool {
-	role := ""
-	if u := backend.UserFromContext(r.Context()); u != nil {
-		role = u.Role
-	}
-	if role == settings.RoleAdmin {
-		return true
-	}
-	if role == "" {
-		role = "none (no signed-in user)"
-	}
-	writeJSON(w, http.StatusForbidden, map[string]string{
-		"error":        fmt.Sprintf("%s %s needs the Grafana role Admin; the caller's role is %s", r.Method, r.URL.Path, role),
-		"requiredRole": settings.RoleAdmin,
-	})
-	return false
+	return requireRole(w, r, settings.RoleAdmin, "")
 }
 
 // schemaStore checks the caller and the configuration, answering the request

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -57,20 +56,6 @@ func actor(r *http.Request) string {
 	return u.Email
 }
 
-// roleRank orders Grafana's organisation roles; anything else (None, no
-// user) ranks lowest.
-func roleRank(role string) int {
-	switch role {
-	case settings.RoleViewer:
-		return 1
-	case settings.RoleEditor:
-		return 2
-	case settings.RoleAdmin:
-		return 3
-	}
-	return 0
-}
-
 // requireIngestRole answers 403, naming the role needed, unless the caller's
 // Grafana role is settings.IngestRole or higher.
 func (inst *Instance) requireIngestRole(next http.Handler) http.Handler {
@@ -79,21 +64,8 @@ func (inst *Instance) requireIngestRole(next http.Handler) http.Handler {
 		if need == "" {
 			need = settings.DefaultIngestRole
 		}
-		role := ""
-		if u := backend.UserFromContext(r.Context()); u != nil {
-			role = u.Role
-		}
-		if roleRank(role) >= roleRank(need) {
+		if requireRole(w, r, need, " (the data source's ingestRole setting)") {
 			next.ServeHTTP(w, r)
-			return
 		}
-		if role == "" {
-			role = "none (no signed-in user)"
-		}
-		writeJSON(w, http.StatusForbidden, map[string]string{
-			"error": fmt.Sprintf("%s %s needs the Grafana role %s or higher (the data source's ingestRole setting); the caller's role is %s",
-				r.Method, r.URL.Path, need, role),
-			"requiredRole": need,
-		})
 	})
 }
