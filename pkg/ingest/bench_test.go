@@ -15,7 +15,6 @@ import (
 
 	"github.com/kpiflow/kpiflow/pkg/ingest"
 	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
-	"github.com/kpiflow/kpiflow/pkg/store"
 )
 
 // benchBody is an NDJSON request of rows KPI samples ending at end, one
@@ -49,16 +48,8 @@ func benchmarkIngest(b *testing.B, benchRows int) {
 	if os.Getenv("CLICKHOUSE_ADDR") == "" {
 		b.Skip("CLICKHOUSE_ADDR is not set: start ClickHouse with scripts/clickhouse.sh and export it to run this benchmark")
 	}
-	db := chtest.NewDatabase(b)
+	st, _ := chtest.MigratedStore(b)
 	ctx := context.Background()
-	st, err := store.Open(ctx, db.Settings(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
 	w := ingest.NewWriter(st, nil)
 	h := ingest.Handler{Writer: w, Actor: func(*http.Request) string { return "bench" }}
 	mux := http.NewServeMux()

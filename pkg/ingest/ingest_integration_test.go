@@ -19,18 +19,7 @@ import (
 )
 
 // migrated opens a store on a fresh database with kpiflow's schema.
-func migrated(t testing.TB) (*store.Store, *chtest.Database) {
-	t.Helper()
-	db := chtest.NewDatabase(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	st, err := store.Open(ctx, db.Settings(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-	_, err = st.Migrate(ctx)
-	require.NoError(t, err)
-	return st, db
-}
+func migrated(t testing.TB) (*store.Store, *chtest.Database) { return chtest.MigratedStore(t) }
 
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -13,7 +13,6 @@ import (
 	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
 	"github.com/kpiflow/kpiflow/pkg/query"
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
-	"github.com/kpiflow/kpiflow/pkg/store"
 )
 
 // BenchmarkKPIRollupChoice runs one kpi query (avg per service and hour over
@@ -23,17 +22,9 @@ import (
 //
 //	go test -tags integration -run '^$' -bench BenchmarkKPIRollupChoice -benchtime 20x ./pkg/plugin/
 func BenchmarkKPIRollupChoice(b *testing.B) {
-	db := chtest.NewDatabase(b)
+	st, _ := chtest.MigratedStore(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	st, err := store.Open(ctx, db.Settings(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
 	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	ds := demo.Generate(demo.Options{Seed: 3, Days: 30, Teams: 4, Now: now, KPIInterval: time.Minute})
 	cols := []string{"ts", "metric", "value", "team", "project", "service", "environment", "source",

@@ -23,7 +23,6 @@ import (
 	"github.com/kpiflow/kpiflow/pkg/demo"
 	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
 	"github.com/kpiflow/kpiflow/pkg/internal/plugintest"
-	"github.com/kpiflow/kpiflow/pkg/store"
 )
 
 // The builder query tests load a generated dataset (pkg/demo) with
@@ -49,14 +48,9 @@ func quarter(v float64) float64 { return math.Round(v*4) / 4 }
 
 func setupBuilder(t *testing.T) *builderEnv {
 	t.Helper()
-	db := chtest.NewDatabase(t)
+	st, db := chtest.MigratedStore(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	st, err := store.Open(ctx, db.Settings(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-	_, err = st.Migrate(ctx)
-	require.NoError(t, err)
 
 	ds := demo.Generate(demo.Options{Seed: 7, Days: 10, Teams: 2, Now: builderNow, KPIInterval: 15 * time.Minute})
 	env := &builderEnv{db: db, ds: ds, team: map[string]string{}}

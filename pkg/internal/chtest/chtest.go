@@ -3,8 +3,9 @@
 // The test command (scripts/test.sh) starts clickhouse-server on loopback and
 // exports CLICKHOUSE_ADDR; a test asks for it and gets a fresh database:
 //
-//	db := chtest.NewDatabase(t) // created now, dropped when the test ends
-//	s := db.Settings()          // settings.Settings pointing at it
+//	db := chtest.NewDatabase(t)       // created now, dropped when the test ends
+//	s := db.Settings(t)               // settings.Settings pointing at it
+//	st, db := chtest.MigratedStore(t) // or a store with kpiflow's schema on it
 //
 // Without CLICKHOUSE_ADDR a test is skipped, except under CI=true, where a
 // missing server fails the test: CI must never pass by skipping.
@@ -24,6 +25,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/kpiflow/kpiflow/pkg/settings"
+	"github.com/kpiflow/kpiflow/pkg/store"
 )
 
 // Addr returns the test server's host:port, or skips (fails under CI) the test.
@@ -96,6 +98,24 @@ func (d *Database) Settings(t testing.TB) settings.Settings {
 		MaxRows: settings.DefaultMaxRows, IngestRole: settings.DefaultIngestRole,
 	}
 	return s
+}
+
+// MigratedStore opens a store on a new database (see NewDatabase) with
+// kpiflow's schema applied; both are closed and dropped when t ends.
+func MigratedStore(t testing.TB) (*store.Store, *Database) {
+	t.Helper()
+	db := NewDatabase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	st, err := store.Open(ctx, db.Settings(t))
+	if err != nil {
+		t.Fatalf("open a store on %s: %v", db.Name, err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatalf("apply kpiflow's schema to %s: %v", db.Name, err)
+	}
+	return st, db
 }
 
 // The test server's second user, with a password (see scripts/clickhouse.sh).
