@@ -241,3 +241,44 @@ func TestIntegrationWriterOutOfMemoryIsUnavailable(t *testing.T) {
 	require.ErrorAs(t, err, &ue)
 	require.Contains(t, err.Error(), "out of memory")
 }
+
+// loseLink deletes a batch's ledger link, the state a crash between the
+// insert and the link leaves.
+func loseLink(t *testing.T, st *store.Store, batchID string) {
+	t.Helper()
+	ctx := testCtx(t)
+	require.NoError(t, st.Conn().Exec(ctx, "ALTER TABLE ingest_ledger DELETE WHERE batch_id = ?", batchID))
+	require.Eventually(t, func() bool {
+		return count(t, st, "SELECT count() FROM ingest_ledger WHERE batch_id = ?", batchID) == 0
+	}, 30*time.Second, 100*time.Millisecond)
+}
+
+// TestIntegrationRetryOfPartlyStoredBatch is issue 8.2's repro: the first
+// attempt of a two-month batch stored only the September part (one part per
+// month partition) and no link; the retry must store exactly the November
+// row, and the rollups must count each row once.
+func TestIntegrationRetryOfPartlyStoredBatch(t *testing.T) {
+	st, _ := migrated(t)
+	ctx := testCtx(t)
+	w := ingest.NewWriter(st, nil)
+	sep := fmt.Sprintf(`{"ts": %d, "metric": "m", "value": 1}`+"\n", time.Date(2026, 9, 10, 0, 0, 0, 0, time.UTC).UnixMilli())
+	nov := fmt.Sprintf(`{"ts": %d, "metric": "m", "value": 2}`+"\n", time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC).UnixMilli())
+
+	first, err := w.Write(ctx, decode(t, "kpi", sep), "K", "ci")
+	require.NoError(t, err)
+	loseLink(t, st, first.BatchID)
+
+	res, err := w.Write(ctx, decode(t, "kpi", sep+nov), "K", "ci")
+	require.NoError(t, err)
+	require.Equal(t, 2, res.Accepted)
+	require.Equal(t, 0, res.Duplicates)
+	require.Equal(t, uint64(2), count(t, st, "SELECT count() FROM kpi_samples"))
+	require.Equal(t, uint64(2), count(t, st, "SELECT count() FROM kpi_samples WHERE batch_id = ?", first.BatchID))
+	for _, r := range []string{"kpi_rollup_1m", "kpi_rollup_1h", "kpi_rollup_1d"} {
+		require.Equal(t, uint64(2), count(t, st, "SELECT countMerge(cnt) FROM "+r), r)
+	}
+	rep, err := w.Verify(ctx, ingest.VerifyRequest{Stream: "kpi"})
+	require.NoError(t, err)
+	require.True(t, rep.OK, "%+v", rep)
+	require.Equal(t, int64(2), rep.Streams[0].Rows)
+}

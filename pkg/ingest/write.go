@@ -230,9 +230,11 @@ func (w *Writer) Write(ctx context.Context, b *Batch, idemKey, actor string) (Re
 		return Result{}, hr.err
 	}
 	link := ledger.Next(hr.link, stream, ledger.KindBatch, batchID, uint32(res.Accepted), content.Sum(stream), w.now(), actor)
-	if res.Accepted > resumed {
+	// Only the rows no earlier attempt stored go in: a resumed row is
+	// already there (and has fed the views, or repair rebuilds them).
+	if toInsert := res.Accepted - resumed; toInsert > 0 {
 		toStore := b
-		if res.Accepted < b.Len() {
+		if toInsert < b.Len() {
 			toStore = b.subset(insert)
 		}
 		if err := w.insertRows(ctx, toStore, batchID); err != nil {

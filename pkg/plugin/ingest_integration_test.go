@@ -359,3 +359,24 @@ func TestIntegrationIngestUnavailable(t *testing.T) {
 	require.Equal(t, []string{"5"}, res.Headers["Retry-After"])
 	require.Contains(t, string(res.Body), "POST admin/migrate")
 }
+
+// TestIntegrationEmptyBodies is issue 8.8: Grafana sends no body at all for
+// an empty request, which reached the handlers as a nil Body and panicked.
+func TestIntegrationEmptyBodies(t *testing.T) {
+	e := newIngestEnv(t)
+	admin := e.ds.WithRole("Admin")
+	for _, c := range []struct {
+		ds   plugintest.DataSource
+		path string
+		want string
+	}{
+		{e.ds, "ingest/kpi", "empty"},
+		{e.ds, "ingest/tasks", "empty"},
+		{admin, "admin/erase", "assignee"},
+	} {
+		res := e.post(c.ds, c.path, nil, nil)
+		require.Equal(t, 400, res.Status, "%s: %s", c.path, res.Body)
+		require.Contains(t, string(res.Body), c.want, c.path)
+	}
+	require.False(t, e.p.Exited())
+}
