@@ -199,3 +199,31 @@ func TestIntegrationAutoMigrateRetries(t *testing.T) {
 	res = p.CheckHealth(ctx, t, ds)
 	require.Equal(t, backend.HealthStatusOk, res.Status, res.Message)
 }
+
+// TestIntegrationOutOfRangeSettingsNamed is issues 8.1 and 8.10: numbers out
+// of their range are refused with the field's name and the allowed range, by
+// the health check and by admin/migrate, before anything runs.
+func TestIntegrationOutOfRangeSettingsNamed(t *testing.T) {
+	db := chtest.NewDatabase(t)
+	p := plugintest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, c := range []struct {
+		field string
+		value any
+		want  string
+	}{
+		{"retentionDays", map[string]int{"kpi_samples": 999999}, "jsonData.retentionDays.kpi_samples: expected 1 to 36500 days, got 999999"},
+		{"maxRows", int64(9223372036854775807), "jsonData.maxRows: expected 1 to 10000000 rows, got 9223372036854775807"},
+	} {
+		jd := db.JSONData()
+		jd[c.field] = c.value
+		ds := p.DataSource(t, jd, nil)
+		res := p.CheckHealth(ctx, t, ds)
+		require.Equal(t, backend.HealthStatusError, res.Status, c.field)
+		require.Contains(t, res.Message, c.want)
+		mig := p.CallResource(ctx, t, ds.WithRole("Admin"), "POST", "admin/migrate", nil, nil)
+		require.Equal(t, http.StatusBadRequest, mig.Status, string(mig.Body))
+		require.Contains(t, string(mig.Body), c.want)
+	}
+}

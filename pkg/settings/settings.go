@@ -38,6 +38,19 @@ const (
 	DefaultIngestRole   = RoleEditor
 )
 
+// Bounds of the numeric settings. Every number a user sets is checked
+// against one of these, so none can overflow the arithmetic done with it
+// (a row limit plus one, a number of days times 24 hours).
+const (
+	// MaxMaxRows caps jsonData.maxRows: a Grafana response beyond it is
+	// unusable in a browser anyway.
+	MaxMaxRows = 10_000_000
+	// MaxRetentionDays caps jsonData.retentionDays (100 years).
+	MaxRetentionDays = 36_500
+	// MaxTimeoutSeconds caps jsonData.dialTimeout and jsonData.queryTimeout.
+	MaxTimeoutSeconds = 86_400
+)
+
 // CustomSetting is one ClickHouse session setting sent with every query.
 type CustomSetting struct {
 	Setting string `json:"setting"`
@@ -244,12 +257,8 @@ func Parse(raw []byte, secure map[string]string) (Settings, error) {
 	s.DialTimeout = seconds(jd.DialTimeout, DefaultDialTimeout, "jsonData.dialTimeout", add)
 	s.QueryTimeout = seconds(jd.QueryTimeout, DefaultQueryTimeout, "jsonData.queryTimeout", add)
 
-	switch {
-	case jd.MaxRows == nil:
-		s.MaxRows = DefaultMaxRows
-	case *jd.MaxRows < 1:
-		add("jsonData.maxRows", "expected a positive number of rows, got %d", *jd.MaxRows)
-	default:
+	s.MaxRows = DefaultMaxRows
+	if jd.MaxRows != nil && inRange("jsonData.maxRows", "rows", *jd.MaxRows, 1, MaxMaxRows, add) {
 		s.MaxRows = *jd.MaxRows
 	}
 
@@ -288,8 +297,8 @@ func Parse(raw []byte, secure map[string]string) (Settings, error) {
 		field := "jsonData.retentionDays." + table
 		if !slices.Contains(retentionTables, table) {
 			add(field, "unknown table; retention can be set for %s", strings.Join(retentionTables, ", "))
-		} else if days < 1 {
-			add(field, "expected a positive number of days, got %d", days)
+		} else {
+			inRange(field, "days", days, 1, MaxRetentionDays, add)
 		}
 	}
 
@@ -322,11 +331,21 @@ func seconds(v *float64, def time.Duration, field string, add func(string, strin
 	if v == nil {
 		return def
 	}
-	if *v <= 0 || *v > 86400 {
-		add(field, "expected a number of seconds greater than 0 and at most 86400, got %v", *v)
+	if !(*v > 0 && *v <= MaxTimeoutSeconds) { // also refuses NaN
+		add(field, "expected a number of seconds greater than 0 and at most %d, got %v", MaxTimeoutSeconds, *v)
 		return 0
 	}
 	return time.Duration(*v * float64(time.Second))
+}
+
+// inRange reports whether v is within [lo, hi], adding an error naming the
+// field and the allowed range when it is not.
+func inRange(field, unit string, v, lo, hi int, add func(string, string, ...any)) bool {
+	if v < lo || v > hi {
+		add(field, "expected %d to %d %s, got %d", lo, hi, unit, v)
+		return false
+	}
+	return true
 }
 
 func isPEM(s string) bool {

@@ -89,7 +89,11 @@ func TestParseInvalidNamesField(t *testing.T) {
 		{"database", `{"host":"ch","database":"kpi-flow"}`, nil, "jsonData.database", "letters, digits"},
 		{"dial timeout", `{"host":"ch","dialTimeout":0}`, nil, "jsonData.dialTimeout", "greater than 0"},
 		{"query timeout", `{"host":"ch","queryTimeout":-1}`, nil, "jsonData.queryTimeout", "greater than 0"},
-		{"max rows", `{"host":"ch","maxRows":0}`, nil, "jsonData.maxRows", "positive"},
+		{"max rows", `{"host":"ch","maxRows":0}`, nil, "jsonData.maxRows", "expected 1 to 10000000 rows, got 0"},
+		// Issue 8.10: these passed validation, then every kpi query failed.
+		{"max rows huge", `{"host":"ch","maxRows":9223372036854775807}`, nil, "jsonData.maxRows", "expected 1 to 10000000 rows"},
+		{"max rows beyond int64", `{"host":"ch","maxRows":1e30}`, nil, "jsonData.maxRows", "expected a number"},
+		{"query timeout huge", `{"host":"ch","queryTimeout":1e300}`, nil, "jsonData.queryTimeout", "at most 86400"},
 		{"ca without tls", `{"host":"ch","tlsAuthWithCACert":true}`, map[string]string{"tlsCACert": pem}, "jsonData.tlsAuthWithCACert", "secure: true"},
 		{"ca not pem", `{"host":"ch","secure":true,"tlsAuthWithCACert":true}`, map[string]string{"tlsCACert": "abc"}, "secureJsonData.tlsCACert", "PEM"},
 		{"client key missing", `{"host":"ch","secure":true,"tlsAuth":true}`, map[string]string{"tlsClientCert": pem}, "secureJsonData.tlsClientKey", "PEM"},
@@ -101,7 +105,9 @@ func TestParseInvalidNamesField(t *testing.T) {
 		{"cluster", `{"host":"ch","cluster":"a b"}`, nil, "jsonData.cluster", "cluster name"},
 		{"ingest role", `{"host":"ch","ingestRole":"Owner"}`, nil, "jsonData.ingestRole", "Viewer"},
 		{"retention table", `{"host":"ch","retentionDays":{"users":3}}`, nil, "jsonData.retentionDays.users", "unknown table"},
-		{"retention days", `{"host":"ch","retentionDays":{"kpi_samples":0}}`, nil, "jsonData.retentionDays.kpi_samples", "positive"},
+		{"retention days", `{"host":"ch","retentionDays":{"kpi_samples":0}}`, nil, "jsonData.retentionDays.kpi_samples", "expected 1 to 36500 days, got 0"},
+		// Issue 8.1: 999999 days overflowed the cutoff into the future.
+		{"retention days huge", `{"host":"ch","retentionDays":{"kpi_samples":999999}}`, nil, "jsonData.retentionDays.kpi_samples", "expected 1 to 36500 days, got 999999"},
 		{"unknown field", `{"host":"ch","hots":"x"}`, nil, "jsonData.hots", "unknown setting"},
 		{"unknown secure", `{"host":"ch"}`, map[string]string{"passwd": "x"}, "secureJsonData.passwd", "unknown secure field"},
 		{"not an object", `[1]`, nil, "jsonData", "expected"},

@@ -107,7 +107,10 @@ func (s *Store) ApplyRetention(ctx context.Context, now time.Time) ([]RetentionA
 		if !ok {
 			continue
 		}
-		cutoff := now.Add(-time.Duration(r.Days) * 24 * time.Hour)
+		cutoff, err := retentionCutoff(now, r)
+		if err != nil {
+			return actions, err
+		}
 		var acts []RetentionAction
 		switch r.Method {
 		case RetentionTTL:
@@ -123,6 +126,22 @@ func (s *Store) ApplyRetention(ctx context.Context, now time.Time) ([]RetentionA
 		}
 	}
 	return actions, nil
+}
+
+// retentionCutoff is now minus the rule's days. Settings bound the days, but
+// the rules may come from elsewhere (a caller building settings by hand), so
+// the bound is checked again here: a cutoff that overflowed into the future
+// would drop every partition.
+func retentionCutoff(now time.Time, r RetentionRule) (time.Time, error) {
+	if r.Days < 1 || r.Days > settings.MaxRetentionDays {
+		return time.Time{}, &settings.FieldError{Field: "jsonData.retentionDays." + r.Table,
+			Message: fmt.Sprintf("expected 1 to %d days, got %d", settings.MaxRetentionDays, r.Days)}
+	}
+	cutoff := now.UTC().AddDate(0, 0, -r.Days)
+	if !cutoff.Before(now) {
+		return time.Time{}, fmt.Errorf("retention of %s: cutoff %s is not before now (%s)", r.Table, cutoff, now)
+	}
+	return cutoff, nil
 }
 
 // engines maps each table of the database to its engine_full text.
@@ -192,6 +211,16 @@ func (s *Store) dropPartitions(ctx context.Context, g ddlGen, r RetentionRule, c
 			// Only toYYYYMM partitions are ours; never splice anything else into DDL.
 			return out, fmt.Errorf("drop old partitions of %s: unexpected partition %q (expected YYYYMM)", r.Table, p)
 		}
+		// system.parts' min/max index could disagree with the rows (a part
+		// written since the listing, a server clock or time zone surprise):
+		// the newest row itself decides, right before the drop.
+		newest, err := s.newestInPartition(ctx, g, r, p)
+		if err != nil {
+			return out, err
+		}
+		if newest >= cutoff.Unix() {
+			continue
+		}
 		stmt := g.dropPartition(r.Table, p)
 		if err := s.conn.Exec(ctx, stmt); err != nil {
 			return out, Classify(s.settings, fmt.Errorf("drop partition %s of %s: %w", p, r.Table, err))
@@ -222,6 +251,19 @@ GROUP BY partition HAVING max(toUInt32(max_time)) < ? ORDER BY partition`,
 		out = append(out, p)
 	}
 	return out, Classify(s.settings, rows.Err())
+}
+
+// newestInPartition is the Unix time of the newest row in one monthly
+// partition of a rule's table.
+func (s *Store) newestInPartition(ctx context.Context, g ddlGen, r RetentionRule, partition string) (int64, error) {
+	t := mustTable(r.Table)
+	var newest uint32
+	q := fmt.Sprintf("SELECT max(toUInt32(%s)) FROM %s WHERE %s = %s",
+		dialect.Quote(r.Column), g.qualified(g.storage(r.Table)), t.PartitionBy, partition)
+	if err := s.conn.QueryRow(ctx, q).Scan(&newest); err != nil {
+		return 0, Classify(s.settings, fmt.Errorf("read the newest row of partition %s of %s: %w", partition, r.Table, err))
+	}
+	return int64(newest), nil
 }
 
 func (s *Store) deleteOld(ctx context.Context, g ddlGen, r RetentionRule, cutoff time.Time) ([]RetentionAction, error) {

@@ -98,3 +98,33 @@ func TestIntegrationRetentionWithoutTTL(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, actions)
 }
+
+// TestIntegrationRetentionRefusesOverflowingDays is issue 8.1: 999999 days
+// overflowed the cutoff into the future and every partition was dropped.
+// Settings refuse it; ApplyRetention refuses it again for settings built by
+// hand, and drops nothing.
+func TestIntegrationRetentionRefusesOverflowingDays(t *testing.T) {
+	db := chtest.NewDatabase(t)
+	s := db.Settings(t)
+	s.RetentionDays = map[string]int{store.TableKPISamples: 999999}
+	st := openStore(t, s)
+	ctx := testCtx(t)
+	_, err := st.Migrate(ctx)
+	require.NoError(t, err)
+	kpi, _ := store.LookupTable(store.TableKPISamples)
+	now := time.Now().UTC()
+	require.NoError(t, st.InsertBatch(ctx, kpi.Name, kpi.InsertColumns(), func(b driver.Batch) error {
+		for i, ts := range []time.Time{now.AddDate(-1, 0, 0), now.Add(-time.Hour)} {
+			if err := b.Append(ts, "m", float64(i), "core", "p", "s", "prod", "ci", []string{}, []string{}, "e", "b"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	actions, err := st.ApplyRetention(ctx, now)
+	require.ErrorContains(t, err, "jsonData.retentionDays.kpi_samples: expected 1 to 36500 days, got 999999")
+	require.Empty(t, actions)
+	var n uint64
+	require.NoError(t, db.Conn.QueryRow(ctx, "SELECT count() FROM "+db.Name+".kpi_samples").Scan(&n))
+	require.Equal(t, uint64(2), n)
+}
