@@ -15,9 +15,9 @@ import (
 
 func main() {
 	opts := datasource.ManageOpts{GRPCSettings: backend.GRPCSettings{
-		// Room for an ingest body at its own limit plus headers, so the
-		// ingest API's 413 (naming the limit), not gRPC, refuses big bodies.
-		MaxReceiveMsgSize: int(ingest.DefaultMaxBodyBytes) + 4<<20,
+		// Room for bodies well past the ingest limit, so the ingest API's
+		// 413 (naming the limit), not gRPC, refuses them (see the constant).
+		MaxReceiveMsgSize: ingest.MaxTransportBytes,
 	}}
 	if err := datasource.Manage(plugin.PluginID, plugin.NewInstance, opts); err != nil {
 		log.DefaultLogger.Error("kpiflow data source stopped", "error", err)

@@ -146,6 +146,7 @@ func StatusOf(err error) int {
 		ue  *UnavailableError
 		ke  *KeyReuseError
 		ie  *InputError
+		ce  *ConfigError
 		mbe *http.MaxBytesError
 	)
 	switch {
@@ -161,6 +162,8 @@ func StatusOf(err error) int {
 		return http.StatusServiceUnavailable
 	case errors.As(err, &ke):
 		return http.StatusConflict
+	case errors.As(err, &ce):
+		return http.StatusInternalServerError
 	}
 	return http.StatusInternalServerError
 }
@@ -176,6 +179,7 @@ func WriteError(w http.ResponseWriter, err error) {
 		le *LimitError
 		ie *InputError
 		ue *UnavailableError
+		ce *ConfigError
 	)
 	switch {
 	case errors.As(err, &re):
@@ -191,6 +195,8 @@ func WriteError(w http.ResponseWriter, err error) {
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		writeJSON(w, status, map[string]string{"error": err.Error()})
+	case errors.As(err, &ce):
+		writeJSON(w, status, map[string]string{"error": err.Error(), "setting": ce.Setting})
 	default:
 		writeJSON(w, status, map[string]string{"error": err.Error()})
 	}

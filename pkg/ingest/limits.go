@@ -20,6 +20,15 @@ const (
 	MaxFuture = 24 * time.Hour
 )
 
+// MaxTransportBytes is the largest request the plugin process accepts over
+// Grafana's plugin protocol (gRPC's receive limit, set in pkg/main.go). The
+// ingest API answers 413 naming max_body_bytes for any body up to this size;
+// a larger one is refused by gRPC (ResourceExhausted) before kpiflow sees it,
+// and Grafana reports that as its own error. It is well above
+// DefaultMaxBodyBytes so that every body a client may plausibly send gets
+// the 413, and bounded so that one request cannot take unbounded memory.
+const MaxTransportBytes = 64 << 20
+
 // MinTime is the earliest timestamp accepted.
 func MinTime() time.Time { return time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC) }
 

@@ -75,6 +75,22 @@ func (e *KeyReuseError) Error() string {
 		"use a new key for new data, or resend the original batch unchanged", e.Key, e.Index)
 }
 
+// ConfigError is ClickHouse refusing kpiflow because of the data source's
+// configuration (wrong password, unknown database, a user that may not
+// write): HTTP 500 without Retry-After, since a retry fails the same way
+// until an administrator changes Setting.
+type ConfigError struct {
+	// Setting names the data source settings to change.
+	Setting string
+	Err     error
+}
+
+func (e *ConfigError) Error() string {
+	return "ClickHouse refuses kpiflow's configuration (change " + e.Setting + "; retrying will not help): " + e.Err.Error()
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // DefaultRetryAfter is the Retry-After of a 503.
 const DefaultRetryAfter = 5 * time.Second
 
@@ -85,8 +101,6 @@ func retryAdvice(code int32) (string, bool) {
 		return "a kpiflow table is missing: apply the schema with POST admin/migrate or turn on autoMigrate", true
 	case 159, 209:
 		return "the write timed out", true
-	case 164:
-		return "ClickHouse is in readonly mode for this user: use a user that may write", true
 	case 202, 203:
 		return "ClickHouse has too many queries at once", true
 	case 210:
@@ -258,7 +272,14 @@ func (w *Writer) classify(doing string, err error) error {
 	err = store.Classify(w.st.Settings(), fmt.Errorf("%s: %w", doing, err))
 	var ce *store.ConnError
 	if errors.As(err, &ce) {
+		if !ce.Transient() {
+			return &ConfigError{Setting: ce.Setting(), Err: err}
+		}
 		return &UnavailableError{RetryAfter: DefaultRetryAfter, Err: err}
+	}
+	if store.IsReadonly(err) {
+		return &ConfigError{Setting: "jsonData.username", Err: fmt.Errorf(
+			"%w (the ClickHouse user %q is readonly: use a user that may write)", err, w.st.Settings().Username)}
 	}
 	var ex *clickhouse.Exception
 	if errors.As(err, &ex) {

@@ -38,7 +38,13 @@ func (inst *Instance) CheckHealth(ctx context.Context, _ *backend.CheckHealthReq
 	schema, err := st.SchemaState(ctx)
 	if err != nil {
 		details.Category = category(err)
-		return healthError(fmt.Errorf("connected to ClickHouse %s, but reading the schema state failed: %w", d.Version, err), details), nil
+		var ce *store.ConnError
+		if errors.As(err, &ce) {
+			// The version is remembered from an earlier connection: the
+			// server may be gone now, so claim no connection.
+			return healthError(err, details), nil
+		}
+		return healthError(fmt.Errorf("ClickHouse %s answered, but reading the schema state failed: %w", d.Version, err), details), nil
 	}
 	details.Schema, details.SchemaVersion = string(schema.Status), schema.Version
 	msg := fmt.Sprintf("Connected to ClickHouse %s at %s, database %s. %s", d.Version, inst.settings.Addr(), inst.settings.Database, schema.Describe())

@@ -380,3 +380,32 @@ func TestIntegrationEmptyBodies(t *testing.T) {
 	}
 	require.False(t, e.p.Exited())
 }
+
+// TestIntegrationIngestConfigurationErrors is issue 8.11: a configuration
+// error is not transient (no 503, no Retry-After), and a body past the
+// ingest limit gets the promised 413 rather than a gRPC error.
+func TestIntegrationIngestConfigurationErrors(t *testing.T) {
+	e := newIngestEnv(t)
+	body := kpiJSON(time.Now().Add(-time.Minute), `"metric": "m", "value": 1`)
+
+	t.Run("wrong password", func(t *testing.T) {
+		jd := e.db.JSONData()
+		jd["username"] = chtest.PasswordUser
+		ds := e.p.DataSource(t, jd, map[string]string{"password": "not-the-password"})
+		res := e.post(ds, "ingest/kpi", map[string]string{"Idempotency-Key": "k"}, body)
+		require.Equal(t, 500, res.Status, string(res.Body))
+		require.Empty(t, res.Headers["Retry-After"])
+		var r struct{ Error, Setting string }
+		res.JSON(t, &r)
+		require.Equal(t, "jsonData.username, secureJsonData.password", r.Setting)
+		require.Contains(t, r.Error, "retrying will not help")
+	})
+
+	t.Run("30 MiB body gets 413", func(t *testing.T) {
+		big := append([]byte("["), bytes.Repeat([]byte(" "), 30<<20)...)
+		res := e.post(e.ds, "ingest/kpi", nil, append(big, ']'))
+		require.Equal(t, 413, res.Status, string(res.Body))
+		require.Contains(t, string(res.Body), "max_body_bytes")
+	})
+	require.False(t, e.p.Exited())
+}

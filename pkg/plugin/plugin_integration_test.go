@@ -6,6 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,4 +134,45 @@ func TestIntegrationQueryDataThroughPluginProtocol(t *testing.T) {
 
 	c := resp.Responses["C"]
 	require.ErrorContains(t, c.Error, `queryType: unknown query type "nope"`)
+}
+
+// TestIntegrationHealthProtocolAndServerDown is issue 8.11's health part:
+// protocol http against a server that refuses clickhouse-go's HTTP says so
+// and names the setting; a server that went away after a good check is not
+// reported as "connected".
+func TestIntegrationHealthProtocolAndServerDown(t *testing.T) {
+	p := plugintest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	if httpAddr := os.Getenv("CLICKHOUSE_HTTP_ADDR"); httpAddr != "" {
+		db := chtest.NewDatabase(t)
+		_, port, err := net.SplitHostPort(httpAddr)
+		require.NoError(t, err)
+		jd := db.JSONData()
+		jd["protocol"] = "http"
+		n, err := strconv.Atoi(port)
+		require.NoError(t, err)
+		jd["port"] = n
+		res := p.CheckHealth(ctx, t, p.DataSource(t, jd, nil))
+		require.Equal(t, backend.HealthStatusError, res.Status)
+		require.Contains(t, res.Message, "refuses clickhouse-go's HTTP protocol")
+		require.Contains(t, res.Message, "set Protocol to native")
+		require.Contains(t, string(res.JSONDetails), `"category":"protocol"`)
+	}
+
+	srv := chtest.StartServer(t)
+	db := srv.NewDatabase(t)
+	ds := p.DataSource(t, db.JSONData(), nil)
+	res := p.CheckHealth(ctx, t, ds)
+	require.Equal(t, backend.HealthStatusOk, res.Status, res.Message)
+	require.Contains(t, res.Message, "Connected to ClickHouse 18.16")
+	srv.Kill(t)
+	res = p.CheckHealth(ctx, t, ds)
+	require.Equal(t, backend.HealthStatusError, res.Status)
+	require.NotContains(t, strings.ToLower(res.Message), "connected")
+	require.Contains(t, res.Message, "Nothing answers as ClickHouse")
+	srv.Restart(t)
+	res = p.CheckHealth(ctx, t, ds)
+	require.Equal(t, backend.HealthStatusOk, res.Status, res.Message)
 }

@@ -27,6 +27,8 @@ const (
 	CategoryUnknownDatabase Category = "unknown_database"
 	CategoryTimeout         Category = "timeout"
 	CategoryServer          Category = "server"
+	// CategoryProtocol is a server that refuses the configured protocol.
+	CategoryProtocol Category = "protocol"
 )
 
 // ClickHouse exception codes that decide a category.
@@ -55,6 +57,31 @@ func (e *ConnError) Error() string {
 
 func (e *ConnError) Unwrap() error { return e.Err }
 
+// Transient reports whether the same call may succeed later with the same
+// settings (the server is down or slow). The other categories need a change
+// of configuration: retrying them only repeats the failure.
+func (e *ConnError) Transient() bool {
+	return e.Category == CategoryUnreachable || e.Category == CategoryTimeout
+}
+
+// Setting names the data source settings to change for a failure that is not
+// transient ("" for transient ones).
+func (e *ConnError) Setting() string {
+	switch e.Category {
+	case CategoryAuthentication:
+		return "jsonData.username, secureJsonData.password"
+	case CategoryUnknownDatabase:
+		return "jsonData.database"
+	case CategoryTLS:
+		return "jsonData.secure, jsonData.port"
+	case CategoryServer:
+		return "jsonData.customSettings"
+	case CategoryProtocol:
+		return "jsonData.protocol"
+	}
+	return ""
+}
+
 // Classify wraps err in a ConnError when it is a connection-level failure,
 // and returns it unchanged otherwise (a bad query is not a connection problem).
 func Classify(s settings.Settings, err error) error {
@@ -79,6 +106,12 @@ func Classify(s settings.Settings, err error) error {
 			return &ConnError{CategoryTimeout, "The query ran longer than the Query timeout setting allows: narrow the time range or raise the timeout", err}
 		}
 		return err
+	}
+	if strings.Contains(err.Error(), "client_protocol_version") {
+		// clickhouse-go's HTTP transport sends this parameter; servers before
+		// 23.3 (such as 18.16) answer "Unknown setting".
+		return &ConnError{CategoryProtocol, fmt.Sprintf(
+			"The ClickHouse server at %s refuses clickhouse-go's HTTP protocol (it does not know the client_protocol_version parameter, which ClickHouse understands from 23.3 on): set Protocol to native (port 9000, or 9440 with TLS), or upgrade the server", addr), err}
 	}
 	if name, ok := unsupportedSetting(err); ok {
 		return &ConnError{CategoryServer, fmt.Sprintf(

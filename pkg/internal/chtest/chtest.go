@@ -52,7 +52,17 @@ type Database struct {
 // NewDatabase creates a uniquely named database and drops it when t ends.
 func NewDatabase(t testing.TB) *Database {
 	t.Helper()
-	addr := Addr(t)
+	return newDatabase(t, Addr(t))
+}
+
+// NewDatabase creates a uniquely named database on the private server.
+func (s *Server) NewDatabase(t testing.TB) *Database {
+	t.Helper()
+	return newDatabase(t, s.Addr)
+}
+
+func newDatabase(t testing.TB, addr string) *Database {
+	t.Helper()
 	host, portText, err := net.SplitHostPort(addr)
 	if err != nil {
 		t.Fatalf("CLICKHOUSE_ADDR=%q: expected host:port", addr)
