@@ -10,6 +10,8 @@
 //
 // Set KPIFLOW_PLUGIN_BIN to test an already-built binary (scripts/test.sh
 // does, with the one in dist/); otherwise the test builds ./pkg once.
+// Programs that are not tests (the benchmark in pkg/internal/bench) use Build,
+// Launch and NewDataSource, and call the gRPC clients directly.
 package plugintest
 
 import (
@@ -18,6 +20,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -41,6 +44,7 @@ const PluginID = "kpiflow-clickhouse-datasource"
 // Plugin is a running gpx_kpiflow process with gRPC clients to it.
 type Plugin struct {
 	client      *goplugin.Client
+	pid         int
 	Data        pluginv2.DataClient
 	Diagnostics pluginv2.DiagnosticsClient
 	Resource    pluginv2.ResourceClient
@@ -52,11 +56,42 @@ func Start(t testing.TB) *Plugin {
 	t.Helper()
 	bin := os.Getenv("KPIFLOW_PLUGIN_BIN")
 	if bin == "" {
-		bin = build(t)
+		var err error
+		if bin, err = Build(t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
 	}
-	cmd := exec.Command(bin)
+	p, err := Launch(Options{Binary: bin, Log: testWriter{t}, LogLevel: hclog.Warn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Kill)
+	return p
+}
+
+// Options start a plugin process outside a test (Launch).
+type Options struct {
+	// Binary is the gpx_kpiflow executable (Build makes one).
+	Binary string
+	// Env is added to the process's environment, e.g. the SDK's
+	// GF_PLUGIN_PROFILING_ENABLED=true and GF_PLUGIN_PROFILING_PORT.
+	Env []string
+	// Log receives the plugin's log lines at LogLevel and above (default: discarded).
+	Log      io.Writer
+	LogLevel hclog.Level
+}
+
+// Launch starts a plugin process as Grafana does and connects to it; the
+// caller ends it with Kill. Tests use Start; Launch is for programs such as
+// the benchmark in pkg/internal/bench.
+func Launch(o Options) (*Plugin, error) {
+	cmd := exec.Command(o.Binary)
 	// Grafana passes its version and the plugin's to the process.
-	cmd.Env = append(os.Environ(), "GF_VERSION=12.4.0", "GF_EDITION=oss", "GF_PLUGIN_VERSION=dev")
+	cmd.Env = append(append(os.Environ(), "GF_VERSION=12.4.0", "GF_EDITION=oss", "GF_PLUGIN_VERSION=dev"), o.Env...)
+	logOut := o.Log
+	if logOut == nil {
+		logOut = io.Discard
+	}
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig: goplugin.HandshakeConfig{
 			ProtocolVersion:  grpcplugin.ProtocolVersion,
@@ -67,51 +102,57 @@ func Start(t testing.TB) *Plugin {
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		StartTimeout:     30 * time.Second,
-		Logger:           hclog.New(&hclog.LoggerOptions{Name: "gpx_kpiflow", Level: hclog.Warn, Output: testWriter{t}}),
+		Logger:           hclog.New(&hclog.LoggerOptions{Name: "gpx_kpiflow", Level: o.LogLevel, Output: logOut}),
 	})
 	rpc, err := client.Client()
 	if err != nil {
 		client.Kill()
-		t.Fatalf("start %s with Grafana's plugin handshake: %v", bin, err)
+		return nil, fmt.Errorf("start %s with Grafana's plugin handshake: %w", o.Binary, err)
 	}
 	gc, ok := rpc.(*goplugin.GRPCClient)
 	if !ok {
 		client.Kill()
-		t.Fatalf("plugin answered with %T, not gRPC", rpc)
+		return nil, fmt.Errorf("plugin answered with %T, not gRPC", rpc)
 	}
-	t.Cleanup(client.Kill)
 	return &Plugin{
 		client:      client,
+		pid:         cmd.Process.Pid,
 		Data:        pluginv2.NewDataClient(gc.Conn),
 		Diagnostics: pluginv2.NewDiagnosticsClient(gc.Conn),
 		Resource:    pluginv2.NewResourceClient(gc.Conn),
 		Stream:      pluginv2.NewStreamClient(gc.Conn),
-	}
+	}, nil
 }
 
 // Exited reports whether the plugin process has ended (it should not, even
 // after bad input).
 func (p *Plugin) Exited() bool { return p.client.Exited() }
 
-func build(t testing.TB) string {
-	t.Helper()
+// Pid is the plugin process's id, for reading its /proc figures.
+func (p *Plugin) Pid() int { return p.pid }
+
+// Kill ends the plugin process.
+func (p *Plugin) Kill() { p.client.Kill() }
+
+// Build compiles gpx_kpiflow from this module's ./pkg into dir and returns its path.
+func Build(dir string) (string, error) {
 	root, err := moduleRoot()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	out := filepath.Join(t.TempDir(), "gpx_kpiflow_"+runtime.GOOS+"_"+runtime.GOARCH)
+	out := filepath.Join(dir, "gpx_kpiflow_"+runtime.GOOS+"_"+runtime.GOARCH)
 	cmd := exec.Command("go", "build", "-o", out, "./pkg")
 	cmd.Dir = root
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build gpx_kpiflow: %v\n%s", err, b)
+		return "", fmt.Errorf("build gpx_kpiflow: %w\n%s", err, b)
 	}
-	return out
+	return out, nil
 }
 
 func moduleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("find the module root (go env GOMOD): %w", err)
 	}
 	return filepath.Dir(string(bytes.TrimSpace(out))), nil
 }
@@ -134,9 +175,18 @@ type DataSource struct {
 // instance) with the given jsonData and secureJsonData.
 func (p *Plugin) DataSource(t testing.TB, jsonData map[string]any, secure map[string]string) DataSource {
 	t.Helper()
-	raw, err := json.Marshal(jsonData)
+	ds, err := NewDataSource(jsonData, secure)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return ds
+}
+
+// NewDataSource is DataSource outside a test.
+func NewDataSource(jsonData map[string]any, secure map[string]string) (DataSource, error) {
+	raw, err := json.Marshal(jsonData)
+	if err != nil {
+		return DataSource{}, fmt.Errorf("encode jsonData: %w", err)
 	}
 	buf := make([]byte, 6)
 	_, _ = rand.Read(buf)
@@ -147,7 +197,7 @@ func (p *Plugin) DataSource(t testing.TB, jsonData map[string]any, secure map[st
 			DecryptedSecureJSONData: secure, Updated: time.Now(),
 		},
 		User: &backend.User{Login: "editor", Name: "Editor", Email: "editor@example.com", Role: "Editor"},
-	}
+	}, nil
 }
 
 // WithRole returns a copy of ds whose calls are made by a user of role.
@@ -158,7 +208,8 @@ func (ds DataSource) WithRole(role string) DataSource {
 	return ds
 }
 
-func (ds DataSource) pluginContext() backend.PluginContext {
+// PluginContext is what Grafana sends with every call to this data source.
+func (ds DataSource) PluginContext() backend.PluginContext {
 	s := ds.Settings
 	return backend.PluginContext{
 		OrgID: 1, PluginID: PluginID, User: ds.User, DataSourceInstanceSettings: &s,
@@ -170,7 +221,7 @@ func (ds DataSource) pluginContext() backend.PluginContext {
 func (p *Plugin) CheckHealth(ctx context.Context, t testing.TB, ds DataSource) *backend.CheckHealthResult {
 	t.Helper()
 	resp, err := p.Diagnostics.CheckHealth(ctx, &pluginv2.CheckHealthRequest{
-		PluginContext: backend.ToProto().PluginContext(ds.pluginContext()),
+		PluginContext: backend.ToProto().PluginContext(ds.PluginContext()),
 	})
 	if err != nil {
 		t.Fatalf("CheckHealth over gRPC: %v", err)
@@ -182,7 +233,7 @@ func (p *Plugin) CheckHealth(ctx context.Context, t testing.TB, ds DataSource) *
 // headers, such as "FromAlert": "true" for an alert rule's evaluation.
 func (p *Plugin) QueryData(ctx context.Context, t testing.TB, ds DataSource, headers map[string]string, queries ...backend.DataQuery) *backend.QueryDataResponse {
 	t.Helper()
-	req := &backend.QueryDataRequest{PluginContext: ds.pluginContext(), Headers: headers, Queries: queries}
+	req := &backend.QueryDataRequest{PluginContext: ds.PluginContext(), Headers: headers, Queries: queries}
 	resp, err := p.Data.QueryData(ctx, backend.ToProto().QueryDataRequest(req))
 	if err != nil {
 		t.Fatalf("QueryData over gRPC: %v", err)
@@ -220,7 +271,7 @@ func (p *Plugin) CallResource(ctx context.Context, t testing.TB, ds DataSource, 
 	// As Grafana does: Path is the route alone, URL carries the query string.
 	route, _, _ := strings.Cut(path, "?")
 	req := &backend.CallResourceRequest{
-		PluginContext: ds.pluginContext(), Path: route, Method: method,
+		PluginContext: ds.PluginContext(), Path: route, Method: method,
 		URL: "/api/datasources/uid/" + ds.Settings.UID + "/resources/" + path, Headers: hdr, Body: body,
 	}
 	stream, err := p.Resource.CallResource(ctx, backend.ToProto().CallResourceRequest(req))
