@@ -289,10 +289,7 @@ func TestNDJSONMatchesEncodingJSON(t *testing.T) {
 		}
 	})
 	t.Run("non-finite numbers", func(t *testing.T) {
-		var o obj
-		o.start(nil)
-		o.num("v", math.NaN())
-		require.JSONEq(t, `{"v":null}`, string(o.end()))
+		require.Equal(t, "null", string(appendNumber(nil, math.NaN())))
 	})
 }
 

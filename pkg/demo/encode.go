@@ -1,13 +1,18 @@
 package demo
 
 import (
+	"encoding/json"
 	"fmt"
 	"iter"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // Chunk is one ingest request body: rows [From, To) of a stream as NDJSON.
@@ -47,243 +52,182 @@ func (d *Dataset) Chunks(stream string, size int) iter.Seq2[Chunk, error] {
 }
 
 // NDJSON encodes rows [from, to) of a stream, one JSON object per line, with
-// the ingest API's keys (the same as encoding/json gives for the row types).
+// the ingest API's keys in the stream's order (schema.Stream.Fields): the
+// same objects encoding/json gives for the row types, whose json tags name
+// those keys.
 func (d *Dataset) NDJSON(stream string, from, to int) ([]byte, error) {
-	if from < 0 || to > d.Len(stream) || from > to {
-		return nil, fmt.Errorf("rows [%d, %d) out of range for stream %q with %d rows", from, to, stream, d.Len(stream))
-	}
-	var buf []byte
-	switch stream {
-	case StreamTeams:
-		buf = encodeRows(d.Teams[from:to], 96, appendTeam)
-	case StreamKPI:
-		buf = encodeRows(d.KPI[from:to], 240, appendKPI)
-	case StreamTasks:
-		buf = encodeRows(d.Tasks[from:to], 300, appendTask)
-	case StreamDeployments:
-		buf = encodeRows(d.Deployments[from:to], 300, appendDeployment)
-	case StreamIncidents:
-		buf = encodeRows(d.Incidents[from:to], 240, appendIncident)
-	case StreamPipelines:
-		buf = encodeRows(d.Pipelines[from:to], 200, appendPipeline)
-	default:
+	rows, ok := d.rows(stream)
+	if !ok {
 		return nil, fmt.Errorf("stream: unknown stream %q; expected one of %v", stream, Streams())
+	}
+	if from < 0 || to > rows.Len() || from > to {
+		return nil, fmt.Errorf("rows [%d, %d) out of range for stream %q with %d rows", from, to, stream, rows.Len())
+	}
+	enc, err := newRowEncoder(stream, rows.Type().Elem())
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 0, (to-from)*32*len(enc))
+	for i := from; i < to; i++ {
+		buf = enc.append(buf, rows.Index(i))
+		buf = append(buf, '\n')
 	}
 	return buf, nil
 }
 
-func encodeRows[T any](rows []T, sizeHint int, appendRow func([]byte, *T) []byte) []byte {
-	buf := make([]byte, 0, len(rows)*sizeHint)
-	for i := range rows {
-		buf = appendRow(buf, &rows[i])
-		buf = append(buf, '\n')
+// fieldEncoder writes one key of a row: its "key": prefix, the struct field
+// holding the value and how to write it.
+type fieldEncoder struct {
+	prefix []byte
+	index  int
+	kind   schema.FieldKind
+}
+
+// rowEncoder writes a row type's fields in the stream's key order.
+type rowEncoder []fieldEncoder
+
+// newRowEncoder matches the stream's keys with the row type's json tags.
+// Optional keys the row type lacks are left out (a column added to the
+// schema needs no change here until the generator fills it).
+func newRowEncoder(stream string, row reflect.Type) (rowEncoder, error) {
+	s, ok := schema.StreamFor(stream)
+	if !ok {
+		return nil, fmt.Errorf("stream: unknown stream %q; expected one of %v", stream, Streams())
 	}
-	return buf
-}
-
-// obj writes one JSON object key by key.
-type obj struct{ b []byte }
-
-func (o *obj) key(k string) {
-	if len(o.b) == 0 || o.b[len(o.b)-1] != '{' {
-		o.b = append(o.b, ',')
+	byTag := map[string]reflect.StructField{}
+	for _, f := range reflect.VisibleFields(row) {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		byTag[name] = f
 	}
-	o.b = appendString(o.b, k)
-	o.b = append(o.b, ':')
-}
-
-func (o *obj) str(k, v string) { o.key(k); o.b = appendString(o.b, v) }
-
-func (o *obj) time(k string, t time.Time) {
-	o.key(k)
-	o.b = append(o.b, '"')
-	o.b = t.UTC().AppendFormat(o.b, time.RFC3339)
-	o.b = append(o.b, '"')
-}
-
-func (o *obj) timePtr(k string, t *time.Time) {
-	if t == nil {
-		o.key(k)
-		o.b = append(o.b, "null"...)
-		return
+	var enc rowEncoder
+	for _, f := range s.Fields() {
+		sf, ok := byTag[f.Name]
+		switch {
+		case !ok && f.Required:
+			return nil, fmt.Errorf("demo: %s has no field tagged %q, which the %s stream requires", row, f.Name, stream)
+		case !ok:
+			continue // an optional key the generator does not fill
+		}
+		if want := goType(f.Kind); sf.Type != want {
+			return nil, fmt.Errorf("demo: %s.%s is %s, the %s key %q needs %s", row, sf.Name, sf.Type, stream, f.Name, want)
+		}
+		prefix := appendString(nil, f.Name)
+		enc = append(enc, fieldEncoder{prefix: append(prefix, ':'), index: sf.Index[0], kind: f.Kind})
 	}
-	o.time(k, *t)
+	return enc, nil
 }
 
-func (o *obj) num(k string, v float64) {
-	o.key(k)
+// goType is the Go type a row type holds a key of kind k in.
+func goType(k schema.FieldKind) reflect.Type {
+	switch k {
+	case schema.FieldFloat:
+		return reflect.TypeFor[float64]()
+	case schema.FieldTime:
+		return reflect.TypeFor[time.Time]()
+	case schema.FieldNullTime:
+		return reflect.TypeFor[*time.Time]()
+	case schema.FieldList:
+		return reflect.TypeFor[[]string]()
+	case schema.FieldLabels:
+		return reflect.TypeFor[map[string]string]()
+	}
+	return reflect.TypeFor[string]()
+}
+
+// append writes row (an addressable struct value) as one JSON object. Values
+// are read through pointers, so nothing is boxed per value.
+func (e rowEncoder) append(b []byte, row reflect.Value) []byte {
+	b = append(b, '{')
+	first := true
+	for _, f := range e {
+		v := row.Field(f.index)
+		if f.kind == schema.FieldLabels && v.Len() == 0 {
+			continue // omitempty, as the row types' tags say
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, f.prefix...)
+		switch f.kind {
+		case schema.FieldFloat:
+			b = appendNumber(b, v.Float())
+		case schema.FieldTime:
+			b = appendTime(b, *v.Addr().Interface().(*time.Time))
+		case schema.FieldNullTime:
+			if t := v.Interface().(*time.Time); t != nil {
+				b = appendTime(b, *t)
+			} else {
+				b = append(b, "null"...)
+			}
+		case schema.FieldList:
+			b = appendStrings(b, *v.Addr().Interface().(*[]string))
+		case schema.FieldLabels:
+			b = appendLabels(b, v.Interface().(map[string]string))
+		default:
+			b = appendString(b, v.String())
+		}
+	}
+	return append(b, '}')
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, time.RFC3339)
+	return append(b, '"')
+}
+
+func appendNumber(b []byte, v float64) []byte {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		o.b = append(o.b, "null"...)
-		return
+		return append(b, "null"...)
 	}
-	o.b = strconv.AppendFloat(o.b, v, 'f', -1, 64)
+	return strconv.AppendFloat(b, v, 'f', -1, 64)
 }
 
-func (o *obj) strs(k string, v []string) {
-	o.key(k)
-	o.b = append(o.b, '[')
+// appendStrings writes a list; nil is written as [], as the ingest API
+// takes both alike.
+func appendStrings(b []byte, v []string) []byte {
+	b = append(b, '[')
 	for i, s := range v {
 		if i > 0 {
-			o.b = append(o.b, ',')
+			b = append(b, ',')
 		}
-		o.b = appendString(o.b, s)
+		b = appendString(b, s)
 	}
-	o.b = append(o.b, ']')
+	return append(b, ']')
 }
 
-func (o *obj) labels(k string, m map[string]string) {
-	if len(m) == 0 {
-		return
-	}
-	o.key(k)
+// appendLabels writes labels as an object with sorted keys.
+func appendLabels(b []byte, m map[string]string) []byte {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	o.b = append(o.b, '{')
-	for i, lk := range keys {
+	b = append(b, '{')
+	for i, k := range keys {
 		if i > 0 {
-			o.b = append(o.b, ',')
+			b = append(b, ',')
 		}
-		o.b = appendString(o.b, lk)
-		o.b = append(o.b, ':')
-		o.b = appendString(o.b, m[lk])
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendString(b, m[k])
 	}
-	o.b = append(o.b, '}')
+	return append(b, '}')
 }
 
-func (o *obj) start(b []byte) { o.b = append(b, '{') }
-func (o *obj) end() []byte    { return append(o.b, '}') }
-
-func appendTeam(b []byte, r *Team) []byte {
-	var o obj
-	o.start(b)
-	o.str("team", r.Team)
-	o.str("parent", r.Parent)
-	o.str("display_name", r.DisplayName)
-	o.str("event_id", r.EventID)
-	return o.end()
-}
-
-func appendKPI(b []byte, r *KPISample) []byte {
-	var o obj
-	o.start(b)
-	o.time("ts", r.TS)
-	o.str("metric", r.Metric)
-	o.num("value", r.Value)
-	o.str("team", r.Team)
-	o.str("project", r.Project)
-	o.str("service", r.Service)
-	o.str("environment", r.Environment)
-	o.str("source", r.Source)
-	o.labels("labels", r.Labels)
-	o.str("event_id", r.EventID)
-	return o.end()
-}
-
-func appendTask(b []byte, r *TaskEvent) []byte {
-	var o obj
-	o.start(b)
-	o.time("ts", r.TS)
-	o.str("task_id", r.TaskID)
-	o.str("project", r.Project)
-	o.str("team", r.Team)
-	o.str("title", r.Title)
-	o.str("kind", r.Kind)
-	o.str("state", r.State)
-	o.str("state_category", r.StateCategory)
-	o.str("assignee", r.Assignee)
-	o.num("points", r.Points)
-	o.str("parent_id", r.ParentID)
-	o.strs("blocked_by", r.BlockedBy)
-	o.str("event_id", r.EventID)
-	return o.end()
-}
-
-func appendDeployment(b []byte, r *Deployment) []byte {
-	var o obj
-	o.start(b)
-	o.time("finished_at", r.FinishedAt)
-	o.str("deployment_id", r.DeploymentID)
-	o.str("service", r.Service)
-	o.str("team", r.Team)
-	o.str("environment", r.Environment)
-	o.str("result", r.Result)
-	o.str("commit_sha", r.CommitSHA)
-	o.timePtr("first_commit_at", r.FirstCommitAt)
-	o.str("pipeline", r.Pipeline)
-	o.str("event_id", r.EventID)
-	return o.end()
-}
-
-func appendIncident(b []byte, r *Incident) []byte {
-	var o obj
-	o.start(b)
-	o.str("incident_id", r.IncidentID)
-	o.str("service", r.Service)
-	o.str("team", r.Team)
-	o.str("severity", r.Severity)
-	o.time("opened_at", r.OpenedAt)
-	o.timePtr("resolved_at", r.ResolvedAt)
-	o.str("caused_by_deployment", r.CausedByDeployment)
-	o.str("event_id", r.EventID)
-	return o.end()
-}
-
-func appendPipeline(b []byte, r *PipelineRun) []byte {
-	var o obj
-	o.start(b)
-	o.str("run_id", r.RunID)
-	o.str("pipeline", r.Pipeline)
-	o.str("team", r.Team)
-	o.str("status", r.Status)
-	o.time("started_at", r.StartedAt)
-	o.timePtr("finished_at", r.FinishedAt)
-	o.str("event_id", r.EventID)
-	return o.end()
-}
-
-// appendString writes s as a JSON string. The generator only makes plain
-// text, but the rows are exported types, so escape as encoding/json would
-// (invalid UTF-8 becomes U+FFFD).
+// appendString writes s as a JSON string. Plain ASCII text, which is what
+// the generator makes, is copied as it is; anything that may need escaping
+// goes through encoding/json, since the rows are exported types and callers
+// may put any text in them.
 func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c == '\b':
-				b = append(b, '\\', 'b')
-			case c == '\f':
-				b = append(b, '\\', 'f')
-			case c < 0x20 || c == '<' || c == '>' || c == '&':
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
 	}
+	b = append(b, '"')
+	b = append(b, s...)
 	return append(b, '"')
 }

@@ -1,19 +1,22 @@
 package demo
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // Stream names, as in POST .../resources/ingest/<stream>.
 const (
-	StreamTeams       = "teams"
-	StreamPipelines   = "pipelines"
-	StreamDeployments = "deployments"
-	StreamIncidents   = "incidents"
-	StreamTasks       = "tasks"
-	StreamKPI         = "kpi"
+	StreamTeams       = schema.StreamTeams
+	StreamPipelines   = schema.StreamPipelines
+	StreamDeployments = schema.StreamDeployments
+	StreamIncidents   = schema.StreamIncidents
+	StreamTasks       = schema.StreamTasks
+	StreamKPI         = schema.StreamKPI
 )
 
 // Streams lists every stream in the order a loader should send them: the team
@@ -46,9 +49,9 @@ type KPISample struct {
 
 // Task state categories, as in task_events.state_category.
 const (
-	CategoryTodo       = "todo"
-	CategoryInProgress = "in_progress"
-	CategoryDone       = "done"
+	CategoryTodo       = schema.CategoryTodo
+	CategoryInProgress = schema.CategoryInProgress
+	CategoryDone       = schema.CategoryDone
 )
 
 // Task states the generator uses, with their categories.
@@ -80,10 +83,10 @@ type TaskEvent struct {
 
 // Deployment results, as in deployments.result.
 const (
-	ResultSuccess   = "success"
-	ResultFailure   = "failure"
-	ResultRollback  = "rollback"
-	ResultCancelled = "cancelled"
+	ResultSuccess   = schema.ResultSuccess
+	ResultFailure   = schema.ResultFailure
+	ResultRollback  = schema.ResultRollback
+	ResultCancelled = schema.ResultCancelled
 )
 
 // Deployment is one deployment (ingest stream "deployments").
@@ -114,10 +117,10 @@ type Incident struct {
 
 // Pipeline run statuses, as in pipeline_runs.status.
 const (
-	StatusSuccess   = "success"
-	StatusFailure   = "failure"
-	StatusCancelled = "cancelled"
-	StatusRunning   = "running"
+	StatusSuccess   = schema.StatusSuccess
+	StatusFailure   = schema.StatusFailure
+	StatusCancelled = schema.StatusCancelled
+	StatusRunning   = schema.StatusRunning
 )
 
 // PipelineRun is one CI/CD run (ingest stream "pipelines").
@@ -167,21 +170,30 @@ type Dataset struct {
 
 // Len is the number of rows of a stream, 0 for an unknown stream.
 func (d *Dataset) Len(stream string) int {
+	rows, ok := d.rows(stream)
+	if !ok {
+		return 0
+	}
+	return rows.Len()
+}
+
+// rows is a stream's slice of rows.
+func (d *Dataset) rows(stream string) (reflect.Value, bool) {
 	switch stream {
 	case StreamTeams:
-		return len(d.Teams)
+		return reflect.ValueOf(d.Teams), true
 	case StreamKPI:
-		return len(d.KPI)
+		return reflect.ValueOf(d.KPI), true
 	case StreamTasks:
-		return len(d.Tasks)
+		return reflect.ValueOf(d.Tasks), true
 	case StreamDeployments:
-		return len(d.Deployments)
+		return reflect.ValueOf(d.Deployments), true
 	case StreamIncidents:
-		return len(d.Incidents)
+		return reflect.ValueOf(d.Incidents), true
 	case StreamPipelines:
-		return len(d.Pipelines)
+		return reflect.ValueOf(d.Pipelines), true
 	}
-	return 0
+	return reflect.Value{}, false
 }
 
 // LatestTasks is each task's last event, as tasks_current holds it, sorted by

@@ -11,7 +11,7 @@ import (
 //
 // A Batch only comes from Decode, so every row in it passed validation.
 type Batch struct {
-	sch  *schema
+	sch  *streamDef
 	n    int
 	cols []colData
 	// rowHash is each row's ledger hash (see package ledger).
@@ -33,7 +33,7 @@ type colData struct {
 	vals [][]string   // label values for kLabels
 }
 
-func newBatch(sch *schema) *Batch {
+func newBatch(sch *streamDef) *Batch {
 	return &Batch{sch: sch, cols: make([]colData, len(sch.cols))}
 }
 

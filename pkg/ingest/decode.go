@@ -99,7 +99,7 @@ func (e *syntaxError) Error() string { return fmt.Sprintf("invalid JSON at byte 
 type decoder struct {
 	data    []byte
 	pos     int
-	sch     *schema
+	sch     *streamDef
 	lim     Limits
 	minTime time.Time
 	maxTime time.Time
@@ -116,7 +116,7 @@ type decoder struct {
 	limitErr *LimitError
 }
 
-func decodeBytes(data []byte, sch *schema, ndjson bool, lim Limits, now time.Time) (*Batch, error) {
+func decodeBytes(data []byte, sch *streamDef, ndjson bool, lim Limits, now time.Time) (*Batch, error) {
 	d := &decoder{
 		data: data, sch: sch, lim: lim, minTime: MinTime(), maxTime: now.Add(MaxFuture),
 		b: newBatch(sch), hasher: ledger.NewRowHasher(sch.stream), intern: make(map[string]string),

@@ -144,7 +144,7 @@ func (w *Writer) verifyStream(ctx context.Context, stream string, req VerifyRequ
 // unledgered finds batch_ids in the stream's table that no link names. The
 // scan runs in ClickHouse (one column, grouped there), restricted to the
 // window by ingested_at.
-func (w *Writer) unledgered(ctx context.Context, sch *schema, req VerifyRequest) ([]UnledgeredBatch, error) {
+func (w *Writer) unledgered(ctx context.Context, sch *streamDef, req VerifyRequest) ([]UnledgeredBatch, error) {
 	where := []string{"batch_id NOT IN (SELECT batch_id FROM ingest_ledger WHERE stream = ?)"}
 	args := []any{sch.stream}
 	if !req.From.IsZero() {
@@ -230,7 +230,7 @@ func (w *Writer) links(ctx context.Context, stream string, after uint64) ([]ledg
 // checkContents recomputes the content hash of each link from the rows stored
 // under its batch_id, a chunk of links per query, and returns the first
 // (lowest seq) break.
-func (w *Writer) checkContents(ctx context.Context, sch *schema, links []ledger.Link, erasures map[uint64][]byte, sr *StreamReport) (*ledger.Break, error) {
+func (w *Writer) checkContents(ctx context.Context, sch *streamDef, links []ledger.Link, erasures map[uint64][]byte, sr *StreamReport) (*ledger.Break, error) {
 	for len(links) > 0 {
 		n, rows := 0, 0
 		for n < len(links) && n < verifyChunkLinks && (n == 0 || rows+int(links[n].RowCount) <= verifyChunkRows) {
@@ -268,7 +268,7 @@ func (w *Writer) checkContents(ctx context.Context, sch *schema, links []ledger.
 // hashStoredRows reads the rows of the chunk's batches and returns the row
 // hashes per batch_id. A tombstone that no later erasure link explains is
 // returned as a break.
-func (w *Writer) hashStoredRows(ctx context.Context, sch *schema, chunk []ledger.Link, erasures map[uint64][]byte) (map[string]*ledger.Content, *ledger.Break, error) {
+func (w *Writer) hashStoredRows(ctx context.Context, sch *streamDef, chunk []ledger.Link, erasures map[uint64][]byte) (map[string]*ledger.Content, *ledger.Break, error) {
 	bySeq := make(map[string]ledger.Link, len(chunk))
 	ids := make([]string, len(chunk))
 	for i, l := range chunk {

@@ -8,6 +8,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // The DORA metrics (the query JSON's `metric`).
@@ -97,23 +98,23 @@ func (q *DORAQuery) Build(env Env) (*Built, error) {
 	prodFilter := plan.Filter{Column: "environment", Op: plan.OpEq, Values: []any{envName}}
 	switch q.Metric {
 	case DeploymentFrequency:
-		p = plan.Plan{Source: "deployments", TimeColumn: "finished_at",
-			Filters:      []plan.Filter{prodFilter, {Column: "result", Op: plan.OpEq, Values: []any{"success"}}},
+		p = plan.Plan{Source: schema.TableDeployments, TimeColumn: "finished_at",
+			Filters:      []plan.Filter{prodFilter, {Column: "result", Op: plan.OpEq, Values: []any{schema.ResultSuccess}}},
 			Aggregations: []plan.Aggregation{{Func: plan.FuncUniqDays, Column: "finished_at", Alias: "value"}}}
 		notices = append(notices, fmt.Sprintf("Deployment frequency: distinct UTC days with at least one successful deployment to %q.", envName))
 	case LeadTime:
-		p = plan.Plan{Source: "deployments", TimeColumn: "finished_at",
-			Filters:      []plan.Filter{prodFilter, {Column: "result", Op: plan.OpEq, Values: []any{"success"}}},
+		p = plan.Plan{Source: schema.TableDeployments, TimeColumn: "finished_at",
+			Filters:      []plan.Filter{prodFilter, {Column: "result", Op: plan.OpEq, Values: []any{schema.ResultSuccess}}},
 			Aggregations: []plan.Aggregation{{Func: plan.FuncMedian, Column: "finished_at", Minus: "first_commit_at", Alias: "value"}}}
 		notices = append(notices, fmt.Sprintf("Lead time: median of finished_at − first_commit_at (seconds) over successful deployments to %q; values ≤ 0 and missing first commits are ignored.", envName))
 	case ChangeFailureRate:
-		p = plan.Plan{Source: "deployments", TimeColumn: "finished_at",
-			Filters: []plan.Filter{prodFilter, {Column: "result", Op: plan.OpIn, Values: []any{"success", "failure", "rollback"}}},
+		p = plan.Plan{Source: schema.TableDeployments, TimeColumn: "finished_at",
+			Filters: []plan.Filter{prodFilter, {Column: "result", Op: plan.OpIn, Values: []any{schema.ResultSuccess, schema.ResultFailure, schema.ResultRollback}}},
 			Aggregations: []plan.Aggregation{{Func: plan.FuncFraction, Alias: "value", Where: []plan.Filter{{
-				Column: "deployment_id", Op: plan.OpInColumnOf, Ref: &plan.ColumnRef{Table: "incidents", Column: "caused_by_deployment"}}}}}}
+				Column: "deployment_id", Op: plan.OpInColumnOf, Ref: &plan.ColumnRef{Table: schema.TableIncidents, Column: "caused_by_deployment"}}}}}}
 		notices = append(notices, fmt.Sprintf("Change failure rate: deployments to %q named by an incident's caused_by_deployment, over all deployments to %q (success, failure or rollback; cancelled ones are left out).", envName, envName))
 	case TimeToRestore:
-		p = plan.Plan{Source: "incidents", TimeColumn: "resolved_at",
+		p = plan.Plan{Source: schema.TableIncidents, TimeColumn: "resolved_at",
 			Aggregations: []plan.Aggregation{{Func: plan.FuncMedian, Column: "resolved_at", Minus: "opened_at", Alias: "value"}}}
 		notices = append(notices, "Time to restore: median of resolved_at − opened_at (seconds) over incidents resolved in the range; incidents carry no environment, so the environment does not apply.")
 	}

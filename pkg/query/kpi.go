@@ -12,6 +12,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // KPI aggregations (the query JSON's `aggregation`).
@@ -239,7 +240,7 @@ func (q *KPIQuery) Build(env Env) (*Built, error) {
 	// ClickHouse read the aggregate inside itself.
 	agg.Alias = "v"
 	p := plan.Plan{
-		Source: "kpi_samples", TimeColumn: "ts", TimeRange: plan.TimeRange{From: from, To: to}, Bucket: bucket,
+		Source: schema.TableKPISamples, TimeColumn: "ts", TimeRange: plan.TimeRange{From: from, To: to}, Bucket: bucket,
 		Aggregations: []plan.Aggregation{agg},
 		GroupBy:      []plan.GroupKey{{Column: "metric", Alias: "metric"}},
 	}
@@ -323,7 +324,8 @@ func alignRange(env Env, bucket int64) (int64, int64) {
 // The WASM optimizer issue moves this choice into the built-in module; until
 // then it is plain Go so the rule is tested the same way.
 func ChooseKPISource(p plan.Plan, c plan.Catalog) (plan.Plan, string) {
-	if p.Source != "kpi_samples" {
+	r := schema.KPIRollup()
+	if p.Source != r.Source {
 		return p, fmt.Sprintf("Reading %s.", p.Source)
 	}
 	for _, f := range p.Filters {
@@ -339,16 +341,22 @@ func ChooseKPISource(p plan.Plan, c plan.Catalog) (plan.Plan, string) {
 			return p, "Reading kpi_samples: label groupings need the raw samples (rollups hold no labels)."
 		}
 	}
-	res := rollupResolutions()
-	for i := len(res) - 1; i >= 0; i-- {
-		r := res[i]
+	var rollups []plan.Table
+	for _, t := range c.Tables {
+		if t.Kind == plan.KindRollup && t.Measure == r.Measure {
+			rollups = append(rollups, t)
+		}
+	}
+	// Coarsest first.
+	sort.Slice(rollups, func(i, j int) bool { return rollups[i].ResolutionS > rollups[j].ResolutionS })
+	for _, t := range rollups {
 		cand := p
-		cand.Source, cand.TimeColumn = rollupName(r), "bucket"
+		cand.Source, cand.TimeColumn = t.Name, r.Time
 		if cand.Validate(c) != nil {
 			continue
 		}
 		note := fmt.Sprintf("Reading %s: its %s buckets fit the %s interval and the aligned time range, so it answers like kpi_samples with fewer rows.",
-			cand.Source, humanSeconds(r), humanSeconds(p.Bucket))
+			cand.Source, humanSeconds(t.ResolutionS), humanSeconds(p.Bucket))
 		if p.Aggregations[0].Func == plan.FuncQuantile {
 			note += " Percentiles from rollups are t-digest estimates (approximate)."
 		}

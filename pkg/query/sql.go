@@ -2,10 +2,12 @@ package query
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // SQL validates p against c and writes it as one ClickHouse SELECT with `?`
@@ -272,32 +274,41 @@ func rateSeconds(p *plan.Plan) int64 {
 	return p.TimeRange.To - p.TimeRange.From
 }
 
-func (w *sqlWriter) rollupAggregation(p *plan.Plan, t plan.Table, a plan.Aggregation) (string, error) {
-	switch a.Func {
-	case plan.FuncCount:
-		return "countMerge(`cnt`)", nil
-	case plan.FuncSum:
-		return "sumMerge(`sum`)", nil
-	case plan.FuncAvg:
-		return "sumMerge(`sum`) / countMerge(`cnt`)", nil
-	case plan.FuncMin:
-		return "minMerge(`min`)", nil
-	case plan.FuncMax:
-		return "maxMerge(`max`)", nil
-	case plan.FuncRate:
-		return fmt.Sprintf("sumMerge(`sum`) / %d", rateSeconds(p)), nil
-	case plan.FuncLast:
-		return "argMaxMerge(`last`)", nil
-	case plan.FuncQuantile:
-		levels := make([]string, len(t.Quantiles))
-		idx := 0
-		for i, l := range t.Quantiles {
-			levels[i] = formatLevel(l)
-			if l == a.Args[0] {
-				idx = i + 1
+// rollupMerges spells each aggregation a rollup answers by merging its
+// states (schema.KPIRollup); the catalog lists exactly these as its Funcs.
+func rollupMerges() map[string]func(p *plan.Plan, t plan.Table, a plan.Aggregation) string {
+	merge := func(column string) string {
+		for _, s := range schema.KPIRollup().States {
+			if s.Column == column {
+				return s.Call("Merge") + "(" + q(column) + ")"
 			}
 		}
-		return fmt.Sprintf("quantilesTDigestMerge(%s)(`q`)[%d]", strings.Join(levels, ", "), idx), nil
+		// The names below are schema's state constants; a miss is a kpiflow bug.
+		panic("query: no rollup state " + column)
 	}
-	return "", fmt.Errorf("plan: rollup %s cannot answer %q", t.Name, a.Func)
+	return map[string]func(p *plan.Plan, t plan.Table, a plan.Aggregation) string{
+		plan.FuncCount: func(*plan.Plan, plan.Table, plan.Aggregation) string { return merge(schema.StateCount) },
+		plan.FuncSum:   func(*plan.Plan, plan.Table, plan.Aggregation) string { return merge(schema.StateSum) },
+		plan.FuncAvg: func(*plan.Plan, plan.Table, plan.Aggregation) string {
+			return merge(schema.StateSum) + " / " + merge(schema.StateCount)
+		},
+		plan.FuncMin: func(*plan.Plan, plan.Table, plan.Aggregation) string { return merge(schema.StateMin) },
+		plan.FuncMax: func(*plan.Plan, plan.Table, plan.Aggregation) string { return merge(schema.StateMax) },
+		plan.FuncRate: func(p *plan.Plan, _ plan.Table, _ plan.Aggregation) string {
+			return fmt.Sprintf("%s / %d", merge(schema.StateSum), rateSeconds(p))
+		},
+		plan.FuncLast: func(*plan.Plan, plan.Table, plan.Aggregation) string { return merge(schema.StateLast) },
+		plan.FuncQuantile: func(_ *plan.Plan, t plan.Table, a plan.Aggregation) string {
+			// The state holds t.Quantiles; Validate made sure the level is one of them.
+			return fmt.Sprintf("%s[%d]", merge(schema.StateQuantile), slices.Index(t.Quantiles, a.Args[0])+1)
+		},
+	}
+}
+
+func (w *sqlWriter) rollupAggregation(p *plan.Plan, t plan.Table, a plan.Aggregation) (string, error) {
+	m, ok := rollupMerges()[a.Func]
+	if !ok {
+		return "", fmt.Errorf("plan: rollup %s cannot answer %q", t.Name, a.Func)
+	}
+	return m(p, t, a), nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // Taskflow views (the query JSON's `view`).
@@ -20,9 +21,6 @@ const (
 	ViewAging      = "aging"
 	ViewTasks      = "tasks"
 )
-
-// StateCategories are the task state categories, in flow order.
-func StateCategories() []string { return []string{"todo", "in_progress", "done"} }
 
 // DefaultPercentiles are cycle_time's percentiles when the query gives none.
 func DefaultPercentiles() []float64 { return []float64{50, 85, 95} }
@@ -130,7 +128,7 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 		}
 		// Each task's state category at the end of each day it changed; the
 		// days between are filled in Go (the state holds until the next change).
-		b.Plan = plan.Plan{Source: "task_events", TimeColumn: "ts", TimeRange: plan.TimeRange{To: last + day},
+		b.Plan = plan.Plan{Source: schema.TableTaskEvents, TimeColumn: "ts", TimeRange: plan.TimeRange{To: last + day},
 			Bucket: day, Filters: q.scope(),
 			GroupBy:      []plan.GroupKey{{Column: "task_id", Alias: "task_id"}},
 			Aggregations: []plan.Aggregation{{Func: plan.FuncLast, Column: "state_category", Alias: "category"}},
@@ -138,8 +136,8 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 		b.Notices = []string{"Cumulative flow: tasks per state category at the end of each UTC day, replayed from task_events."}
 		b.shape = func(res *data.Frame) (data.Frames, error) { return cfdFrame(res, first, last) }
 	case ViewWIP:
-		b.Plan = plan.Plan{Source: "tasks_current",
-			Filters:      append(q.scope(), plan.Filter{Column: "state_category", Op: plan.OpIn, Values: []any{"todo", "in_progress"}}),
+		b.Plan = plan.Plan{Source: schema.TableTasksCurrent,
+			Filters:      append(q.scope(), plan.Filter{Column: "state_category", Op: plan.OpIn, Values: []any{schema.CategoryTodo, schema.CategoryInProgress}}),
 			GroupBy:      []plan.GroupKey{{Column: "state_category", Alias: "state_category"}, {Column: "state", Alias: "state"}},
 			Aggregations: []plan.Aggregation{{Func: plan.FuncCount, Alias: "tasks"}},
 			OrderBy:      []plan.Order{{Column: "state_category"}, {Column: "state"}}, Limit: limit}
@@ -153,8 +151,8 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 		if err != nil {
 			return nil, err
 		}
-		inner := plan.Plan{Source: "task_events", TimeColumn: "ts", TimeRange: plan.TimeRange{To: last + day},
-			Filters:      append(q.scope(), plan.Filter{Column: "state_category", Op: plan.OpEq, Values: []any{"done"}}),
+		inner := plan.Plan{Source: schema.TableTaskEvents, TimeColumn: "ts", TimeRange: plan.TimeRange{To: last + day},
+			Filters:      append(q.scope(), plan.Filter{Column: "state_category", Op: plan.OpEq, Values: []any{schema.CategoryDone}}),
 			GroupBy:      []plan.GroupKey{{Column: "task_id", Alias: "task_id"}},
 			Aggregations: []plan.Aggregation{{Func: plan.FuncMin, Column: "ts", Alias: "done_at"}}}
 		b.Plan = plan.Plan{From: &inner, TimeColumn: "done_at", TimeRange: plan.TimeRange{From: first, To: last + day},
@@ -167,11 +165,11 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 		if len(ps) == 0 {
 			ps = DefaultPercentiles()
 		}
-		inner := plan.Plan{Source: "task_events", TimeColumn: "ts", TimeRange: plan.TimeRange{To: to},
+		inner := plan.Plan{Source: schema.TableTaskEvents, TimeColumn: "ts", TimeRange: plan.TimeRange{To: to},
 			Filters: q.scope(), GroupBy: []plan.GroupKey{{Column: "task_id", Alias: "task_id"}},
 			Aggregations: []plan.Aggregation{
-				{Func: plan.FuncMin, Column: "ts", Alias: "started", Where: []plan.Filter{{Column: "state_category", Op: plan.OpEq, Values: []any{"in_progress"}}}},
-				{Func: plan.FuncMin, Column: "ts", Alias: "finished", Where: []plan.Filter{{Column: "state_category", Op: plan.OpEq, Values: []any{"done"}}}},
+				{Func: plan.FuncMin, Column: "ts", Alias: "started", Where: []plan.Filter{{Column: "state_category", Op: plan.OpEq, Values: []any{schema.CategoryInProgress}}}},
+				{Func: plan.FuncMin, Column: "ts", Alias: "finished", Where: []plan.Filter{{Column: "state_category", Op: plan.OpEq, Values: []any{schema.CategoryDone}}}},
 			}}
 		outer := plan.Plan{From: &inner, TimeColumn: "finished", TimeRange: plan.TimeRange{From: max(env.From.Unix(), 1), To: to},
 			Filters:      []plan.Filter{{Column: "started", Op: plan.OpGt, Values: []any{int64(0)}}},
@@ -184,7 +182,7 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 		b.Notices = []string{"Cycle time: per task, first in_progress event to first done event, for tasks done in the range; percentiles interpolate between the nearest values (ClickHouse quantile)."}
 		b.shape = func(res *data.Frame) (data.Frames, error) { return cycleTimeFrame(res, ps) }
 	case ViewAging:
-		inner := plan.Plan{Source: "task_events", TimeColumn: "ts", TimeRange: plan.TimeRange{To: to},
+		inner := plan.Plan{Source: schema.TableTaskEvents, TimeColumn: "ts", TimeRange: plan.TimeRange{To: to},
 			Filters: q.scope(), GroupBy: []plan.GroupKey{{Column: "task_id", Alias: "task_id"}},
 			Aggregations: []plan.Aggregation{
 				{Func: plan.FuncLast, Column: "state_category", Alias: "cur_category"},
@@ -193,16 +191,16 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 				{Func: plan.FuncLast, Column: "team", Alias: "cur_team"},
 				{Func: plan.FuncLast, Column: "project", Alias: "cur_project"},
 				{Func: plan.FuncLast, Column: "assignee", Alias: "cur_assignee"},
-				{Func: plan.FuncMin, Column: "ts", Alias: "started", Where: []plan.Filter{{Column: "state_category", Op: plan.OpEq, Values: []any{"in_progress"}}}},
+				{Func: plan.FuncMin, Column: "ts", Alias: "started", Where: []plan.Filter{{Column: "state_category", Op: plan.OpEq, Values: []any{schema.CategoryInProgress}}}},
 			}}
 		b.Plan = plan.Plan{From: &inner,
-			Filters: []plan.Filter{{Column: "cur_category", Op: plan.OpEq, Values: []any{"in_progress"}}},
+			Filters: []plan.Filter{{Column: "cur_category", Op: plan.OpEq, Values: []any{schema.CategoryInProgress}}},
 			Columns: []string{"task_id", "cur_title", "cur_team", "cur_project", "cur_state", "cur_assignee", "started"},
 			OrderBy: []plan.Order{{Column: "started"}, {Column: "task_id"}}, Limit: limit}
 		b.Notices = []string{"Aging: tasks in progress at the end of the range, with the time since their first in_progress event."}
 		b.shape = func(res *data.Frame) (data.Frames, error) { return agingFrame(res, to) }
 	case ViewTasks:
-		b.Plan = plan.Plan{Source: "tasks_current", Filters: q.scope(),
+		b.Plan = plan.Plan{Source: schema.TableTasksCurrent, Filters: q.scope(),
 			Columns: []string{"task_id", "title", "kind", "team", "project", "state", "state_category", "assignee", "points", "parent_id", "ts"},
 			OrderBy: []plan.Order{{Column: "ts", Desc: true}, {Column: "task_id"}}, Limit: limit}
 		b.Notices = []string{"Tasks: the latest state of every task in scope (tasks_current FINAL), most recently changed first."}
@@ -240,7 +238,7 @@ func cfdFrame(res *data.Frame, first, last int64) (data.Frames, error) {
 		byTask[id] = append(byTask[id], change{timeAt(tf, i).Unix(), stringAt(cf, i)})
 	}
 	n := int((last-first)/day) + 1
-	cats := StateCategories()
+	cats := schema.StateCategories()
 	counts := map[string][]float64{}
 	for _, c := range cats {
 		counts[c] = make([]float64, n)

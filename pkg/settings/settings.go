@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // Protocol is the ClickHouse wire protocol.
@@ -150,12 +152,6 @@ func (e Errors) Is(target error) bool { return target == ErrInvalid }
 // would otherwise silently drop a secret.
 var secureKeys = []string{"password", "tlsCACert", "tlsClientCert", "tlsClientKey"}
 
-// Tables whose retention can be configured.
-var retentionTables = []string{
-	"kpi_samples", "kpi_rollup_1m", "kpi_rollup_1h", "kpi_rollup_1d",
-	"task_events", "deployments", "incidents", "pipeline_runs",
-}
-
 var (
 	identRe   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	hostRe    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.\-_]*[A-Za-z0-9])?$`)
@@ -292,6 +288,7 @@ func Parse(raw []byte, secure map[string]string) (Settings, error) {
 		add("jsonData.ingestRole", "expected \"Viewer\", \"Editor\" or \"Admin\", got %q", s.IngestRole)
 	}
 
+	retentionTables := schema.RetentionTables()
 	for _, table := range sortedKeys(s.RetentionDays) {
 		days := s.RetentionDays[table]
 		field := "jsonData.retentionDays." + table

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 	"github.com/kpiflow/kpiflow/pkg/store"
 )
 
@@ -73,7 +74,7 @@ func TestIntegrationClusterLayout(t *testing.T) {
 		engines[name] = engine
 	}
 	rows.Close()
-	for _, tb := range store.Tables() {
+	for _, tb := range schema.Tables() {
 		require.Equal(t, "Distributed", engines[tb.Name], tb.Name)
 		require.True(t, strings.HasSuffix(engines[tb.Name+"_local"], "MergeTree"), tb.Name)
 	}
@@ -81,7 +82,7 @@ func TestIntegrationClusterLayout(t *testing.T) {
 	// Writes go through the Distributed tables, synchronously so the test can read at once.
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_distributed_sync": 1}))
 	base := time.Date(2026, 5, 4, 8, 0, 0, 0, time.UTC)
-	kpi, _ := store.LookupTable(store.TableKPISamples)
+	kpi, _ := schema.Lookup(schema.TableKPISamples)
 	require.NoError(t, st.InsertBatch(ctx, kpi.Name, kpi.InsertColumns(), func(b driver.Batch) error {
 		for i, v := range []float64{3, 9, 6} {
 			if err := b.Append(base.Add(time.Duration(i)*time.Minute), "cycle_time", v, "core", "p", "s", "prod", "ci",
@@ -99,7 +100,7 @@ func TestIntegrationClusterLayout(t *testing.T) {
 	require.Equal(t, 18.0, sum)
 	require.Equal(t, 6.0, last)
 
-	te, _ := store.LookupTable(store.TableTaskEvents)
+	te, _ := schema.Lookup(schema.TableTaskEvents)
 	require.NoError(t, st.InsertBatch(ctx, te.Name, te.InsertColumns(), func(b driver.Batch) error {
 		for i, state := range []string{"todo", "in_progress", "done"} {
 			if err := b.Append(base.Add(time.Duration(i)*time.Hour), "T-7", "p", "core", "t", "bug", state, state,
@@ -114,7 +115,7 @@ func TestIntegrationClusterLayout(t *testing.T) {
 	require.Equal(t, "done", state)
 
 	// schema_migrations through its Distributed table, as Migrate writes it.
-	require.NoError(t, st.InsertBatch(ctx, store.TableSchemaMigrations, []string{"version", "name", "state", "checksum", "applied_at"},
+	require.NoError(t, st.InsertBatch(ctx, schema.TableSchemaMigrations, []string{"version", "name", "state", "checksum", "applied_at"},
 		func(b driver.Batch) error {
 			return b.Append(uint32(1), "baseline tables", "done", migs[0].Checksum, time.Now())
 		}))

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kpiflow/kpiflow/pkg/dialect"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 	"github.com/kpiflow/kpiflow/pkg/settings"
 )
 
@@ -35,26 +36,30 @@ type migrationDef struct {
 // change an applied one's objects.
 func migrationDefs() []migrationDef {
 	return []migrationDef{
-		{1, "baseline tables", []string{TableKPISamples, TableTaskEvents, TableDeployments, TableIncidents,
-			TablePipelineRuns, TableTeams, TableIngestLedger}},
-		{2, "kpi rollups", []string{TableKPIRollup1m, TableKPIRollup1m + "_mv", TableKPIRollup1h, TableKPIRollup1h + "_mv",
-			TableKPIRollup1d, TableKPIRollup1d + "_mv"}},
-		{3, "tasks_current", []string{TableTasksCurrent, TableTasksCurrent + "_mv"}},
+		{1, "baseline tables", []string{schema.TableKPISamples, schema.TableTaskEvents, schema.TableDeployments,
+			schema.TableIncidents, schema.TablePipelineRuns, schema.TableTeams, schema.TableIngestLedger}},
+		{2, "kpi rollups", []string{schema.TableKPIRollup1m, schema.TableKPIRollup1m + viewSuffix,
+			schema.TableKPIRollup1h, schema.TableKPIRollup1h + viewSuffix, schema.TableKPIRollup1d, schema.TableKPIRollup1d + viewSuffix}},
+		{3, "tasks_current", []string{schema.TableTasksCurrent, schema.TableTasksCurrent + viewSuffix}},
 	}
 }
 
-// build spells the migration's statements: tables are created from Tables(),
-// and a name ending in _mv is the view feeding the table before it.
+// viewSuffix names the materialized view feeding a table: <table>_mv.
+const viewSuffix = "_mv"
+
+// build spells the migration's statements: tables are created from
+// schema.Tables(), and a name ending in _mv is the view feeding the table
+// before it from its Source.
 func (def migrationDef) build(g ddlGen) []string {
 	var out []string
-	var last Table
+	var last schema.Table
 	for _, name := range def.objects {
-		view, isView := strings.CutSuffix(name, "_mv")
+		view, isView := strings.CutSuffix(name, viewSuffix)
 		switch {
-		case isView && last.Kind == KindRollup && last.Name == view:
+		case isView && last.Kind == schema.KindRollup && last.Name == view:
 			out = append(out, g.rollupView(last))
-		case isView && last.Kind == KindCurrent && last.Name == view:
-			out = append(out, g.copyView(name, TableTaskEvents, last))
+		case isView && last.Kind == schema.KindCurrent && last.Name == view:
+			out = append(out, g.copyView(name, last))
 		case isView:
 			// Only the two view kinds above exist; anything else is a kpiflow bug.
 			panic("store: no view definition for " + name)
@@ -72,10 +77,10 @@ func LatestVersion() int {
 	return defs[len(defs)-1].version
 }
 
-func mustTable(name string) Table {
-	t, ok := LookupTable(name)
+func mustTable(name string) schema.Table {
+	t, ok := schema.Lookup(name)
 	if !ok {
-		// The migration list only names tables from Tables(); a miss is a kpiflow bug.
+		// The migration list only names tables from schema.Tables(); a miss is a kpiflow bug.
 		panic("store: migration names unknown table " + name)
 	}
 	return t
@@ -110,7 +115,7 @@ func BootstrapDDL(d dialect.Dialect, s settings.Settings) ([]string, error) {
 		// The pool's node has the database (it connected to it); the others may not.
 		out = append(out, fmt.Sprintf("CREATE DATABASE IF NOT EXISTS %s%s", dialect.Quote(g.db), g.onCluster()))
 	}
-	return append(out, g.createTable(migrationsTable())...), nil
+	return append(out, g.createTable(mustTable(schema.TableSchemaMigrations))...), nil
 }
 
 func checksum(stmts []string) string {
@@ -159,17 +164,17 @@ func (g ddlGen) onCluster() string {
 
 // createTable is the table's CREATE TABLE, or in cluster mode the replicated
 // local table plus the Distributed table under the plain name.
-func (g ddlGen) createTable(t Table) []string {
+func (g ddlGen) createTable(t schema.Table) []string {
 	local := g.storage(t.Name)
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s%s\n(\n", g.qualified(local), g.onCluster())
 	for i, c := range t.Columns {
-		fmt.Fprintf(&b, "    %s %s", dialect.Quote(c.Name), c.TypeFor(g.d))
+		fmt.Fprintf(&b, "    %s %s", dialect.Quote(c.Name), typeFor(c, g.d))
 		if c.Default != "" {
 			b.WriteString(" DEFAULT " + c.Default)
 		}
-		if c.codec != "" && g.d.Features.Codecs {
-			b.WriteString(" CODEC(" + c.codec + ")")
+		if c.Codec != "" && g.d.Features.Codecs {
+			b.WriteString(" CODEC(" + c.Codec + ")")
 		}
 		if i < len(t.Columns)-1 {
 			b.WriteString(",")
@@ -180,7 +185,7 @@ func (g ddlGen) createTable(t Table) []string {
 	if t.PartitionBy != "" {
 		b.WriteString("\nPARTITION BY " + t.PartitionBy)
 	}
-	b.WriteString("\nORDER BY " + t.OrderBy)
+	b.WriteString("\nORDER BY " + t.SortingKey())
 	if ttl := g.ttl(t); ttl != "" {
 		b.WriteString("\nTTL " + ttl)
 	}
@@ -193,7 +198,7 @@ func (g ddlGen) createTable(t Table) []string {
 	return out
 }
 
-func (g ddlGen) engine(t Table, local string) string {
+func (g ddlGen) engine(t schema.Table, local string) string {
 	var args []string
 	name := t.Engine
 	if g.cluster != "" {
@@ -211,7 +216,7 @@ func (g ddlGen) engine(t Table, local string) string {
 
 // ttl is the table's TTL expression, when retention is configured for it and
 // the server has TTL ("" otherwise: ApplyRetention drops old data instead).
-func (g ddlGen) ttl(t Table) string {
+func (g ddlGen) ttl(t schema.Table) string {
 	days := g.retention[t.Name]
 	if days <= 0 || t.TimeColumn == "" || !g.d.Features.TTL {
 		return ""
@@ -223,38 +228,30 @@ func ttlExpr(col string, days int) string {
 	return fmt.Sprintf("%s + INTERVAL %d DAY", col, days)
 }
 
-// rollupView is the materialized view <rollup>_mv feeding a rollup from
-// kpi_samples. In cluster mode it reads and writes the local tables on each
-// node (the view itself keeps its plain name, as nothing reads it), so every
-// shard rolls up the samples it holds and the Distributed rollup merges them.
-func (g ddlGen) rollupView(t Table) string {
-	return fmt.Sprintf(`CREATE MATERIALIZED VIEW IF NOT EXISTS %s%s TO %s AS
-SELECT
-    %s AS bucket,
-    metric, team, project, service, environment,
-    countState() AS cnt,
-    sumState(value) AS `+"`sum`"+`,
-    minState(value) AS `+"`min`"+`,
-    maxState(value) AS `+"`max`"+`,
-    %s(value) AS q,
-    argMaxState(value, ts) AS `+"`last`"+`
-FROM %s
-GROUP BY bucket, metric, team, project, service, environment`,
-		g.qualified(t.Name+"_mv"), g.onCluster(), g.qualified(g.storage(t.Name)),
-		g.d.Bucket("ts", t.ResolutionSeconds), RollupQuantilesState,
-		g.qualified(g.storage(TableKPISamples)))
+// rollupView is the materialized view <rollup>_mv feeding a rollup from its
+// source (schema.KPIRollup). In cluster mode it reads and writes the local
+// tables on each node (the view itself keeps its plain name, as nothing reads
+// it), so every shard rolls up the samples it holds and the Distributed
+// rollup merges them.
+func (g ddlGen) rollupView(t schema.Table) string {
+	r := schema.KPIRollup()
+	sel := []string{g.d.Bucket(r.SourceTime, t.ResolutionSeconds) + " AS " + r.Time, strings.Join(r.Dimensions, ", ")}
+	for _, s := range r.States {
+		sel = append(sel, fmt.Sprintf("%s(%s) AS %s", s.Call("State"), strings.Join(s.Of, ", "), dialect.Quote(s.Column)))
+	}
+	return fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s%s TO %s AS\nSELECT\n    %s\nFROM %s\nGROUP BY %s",
+		g.qualified(t.Name+viewSuffix), g.onCluster(), g.qualified(g.storage(t.Name)),
+		strings.Join(sel, ",\n    "), g.qualified(g.storage(t.Source)), strings.Join(append([]string{r.Time}, r.Dimensions...), ", "))
 }
 
-// RollupQuantilesState is the -State form of RollupQuantiles, used by the views.
-const RollupQuantilesState = "quantilesTDigestState(0.5, 0.9, 0.95, 0.99)"
-
-// copyView is a materialized view copying every column of from into t.
-func (g ddlGen) copyView(name, from string, t Table) string {
+// copyView is a materialized view named name copying every column of t's
+// source into t.
+func (g ddlGen) copyView(name string, t schema.Table) string {
 	cols := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		cols[i] = dialect.Quote(c.Name)
 	}
 	return fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s%s TO %s AS\nSELECT %s\nFROM %s",
 		g.qualified(name), g.onCluster(), g.qualified(g.storage(t.Name)),
-		strings.Join(cols, ", "), g.qualified(g.storage(from)))
+		strings.Join(cols, ", "), g.qualified(g.storage(t.Source)))
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpiflow/kpiflow/pkg/dialect"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 	"github.com/kpiflow/kpiflow/pkg/settings"
 )
 
@@ -95,7 +96,7 @@ func TestDDLEveryVersion(t *testing.T) {
 	for _, d := range []dialect.Dialect{ch1816, ch248} {
 		t.Run(d.Version.String()+" creates every table once, idempotently", func(t *testing.T) {
 			stmts := allDDL(t, d, s)
-			for _, tb := range Tables() {
+			for _, tb := range schema.Tables() {
 				statementFor(t, stmts, tb.Name)
 			}
 			for _, st := range stmts {
@@ -121,8 +122,8 @@ func TestRollupAndCurrentDDL(t *testing.T) {
 		require.Contains(t, mv, "TO `kpiflow`.`"+table+"` AS")
 		require.Contains(t, mv, "toDateTime(intDiv(toUInt32(ts), "+n+") * "+n+") AS bucket")
 		require.Contains(t, mv, "FROM `kpiflow`.`kpi_samples`\nGROUP BY bucket, metric, team, project, service, environment")
-		for _, agg := range []string{"countState() AS cnt", "sumState(value) AS `sum`", "minState(value) AS `min`", "maxState(value) AS `max`",
-			"quantilesTDigestState(0.5, 0.9, 0.95, 0.99)(value) AS q", "argMaxState(value, ts) AS `last`"} {
+		for _, agg := range []string{"countState() AS `cnt`", "sumState(value) AS `sum`", "minState(value) AS `min`", "maxState(value) AS `max`",
+			"quantilesTDigestState(0.5, 0.9, 0.95, 0.99)(value) AS `q`", "argMaxState(value, ts) AS `last`"} {
 			require.Contains(t, mv, agg)
 		}
 	}
@@ -170,7 +171,7 @@ func TestClusterDDL(t *testing.T) {
 	require.Contains(t, statementFor(t, stmts, "schema_migrations"), "Distributed('prod', 'kpi', 'schema_migrations_local', rand())")
 
 	// Every table of the schema has a local and a Distributed table.
-	for _, tb := range Tables() {
+	for _, tb := range schema.Tables() {
 		require.Contains(t, statementFor(t, stmts, tb.Name+"_local"), "ENGINE = Replicated")
 		require.Contains(t, statementFor(t, stmts, tb.Name), "ENGINE = Distributed(")
 	}
@@ -255,44 +256,13 @@ func TestMigrationsChecksumsAndErrors(t *testing.T) {
 	require.ErrorContains(t, err, "jsonData.cluster")
 }
 
-func TestTablesDescription(t *testing.T) {
-	seen := map[string]bool{}
-	for _, tb := range Tables() {
-		require.False(t, seen[tb.Name], "duplicate table %s", tb.Name)
-		seen[tb.Name] = true
-		require.NotEmpty(t, tb.OrderBy, tb.Name)
-		require.NotEmpty(t, tb.ShardKey, tb.Name)
-		for _, c := range tb.Columns {
-			require.True(t, dialect.ValidIdent(c.Name), c.Name)
-		}
-		if tb.TimeColumn != "" {
-			c, ok := tb.Column(tb.TimeColumn)
-			require.True(t, ok, tb.Name)
-			require.Equal(t, "DateTime", c.Type, tb.Name)
-		}
-	}
-	for stream, table := range StreamTables() {
-		tb, ok := LookupTable(table)
-		require.True(t, ok, stream)
-		require.Equal(t, KindRaw, tb.Kind, stream)
-		require.Equal(t, "ingested_at", tb.Columns[len(tb.Columns)-1].Name, "data tables end with ingested_at")
-		require.NotContains(t, tb.InsertColumns(), "ingested_at", "ingested_at is defaulted by the server")
-		require.Equal(t, len(tb.Columns)-1, len(tb.InsertColumns()))
-	}
-	kpi, _ := LookupTable(TableKPISamples)
-	require.Equal(t, []string{"ts", "metric", "value", "team", "project", "service", "environment", "source",
-		"label_keys", "label_values", "event_id", "batch_id"}, kpi.InsertColumns())
+func TestColumnTypePerVersion(t *testing.T) {
+	kpi, _ := schema.Lookup(schema.TableKPISamples)
 	c, _ := kpi.Column("team")
-	require.Equal(t, "String", c.TypeFor(ch1816))
-	require.Equal(t, "LowCardinality(String)", c.TypeFor(ch248))
-	_, ok := LookupTable("nope")
-	require.False(t, ok)
-	// Every table settings accept retention for can apply it.
-	for _, name := range []string{"kpi_samples", "kpi_rollup_1m", "kpi_rollup_1h", "kpi_rollup_1d", "task_events", "deployments", "incidents", "pipeline_runs"} {
-		tb, ok := LookupTable(name)
-		require.True(t, ok)
-		require.NotEmpty(t, tb.TimeColumn, name)
-	}
+	require.Equal(t, "String", typeFor(c, ch1816))
+	require.Equal(t, "LowCardinality(String)", typeFor(c, ch248))
+	v, _ := kpi.Column("value")
+	require.Equal(t, "Float64", typeFor(v, ch248))
 }
 
 // FuzzTTLMatches: any engine_full text is read without panicking, and a

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // InsertBatch writes rows into one kpiflow table in one batch: it prepares
@@ -20,10 +22,10 @@ import (
 //
 // An explicit column list is required: ClickHouse 18.16 answers a batch
 // without one, but Exec of INSERT ... VALUES hangs there. Table and columns
-// must come from Tables(); anything else is refused before reaching the
+// must come from schema.Tables(); anything else is refused before reaching the
 // server. Nothing is written when appendRows fails (the batch is aborted).
 func (s *Store) InsertBatch(ctx context.Context, table string, columns []string, appendRows func(batch driver.Batch) error) error {
-	t, ok := LookupTable(table)
+	t, ok := schema.Lookup(table)
 	if !ok {
 		return fmt.Errorf("insert into %q: not a kpiflow table", table)
 	}

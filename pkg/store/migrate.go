@@ -7,6 +7,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // AppliedMigration is a migration Migrate ran.
@@ -26,12 +28,6 @@ type MigrateResult struct {
 	// Version is the schema's migration version afterwards.
 	Version int `json:"version"`
 }
-
-// Migration states in schema_migrations.
-const (
-	migrationStarted = "started"
-	migrationDone    = "done"
-)
 
 // Migrate applies every pending migration in order, recording a 'started'
 // row before and a 'done' row after each in schema_migrations.
@@ -81,7 +77,7 @@ func (s *Store) Migrate(ctx context.Context) (MigrateResult, error) {
 		if rec[m.Version].done && objectsExist(migrationDefs()[i], existing) {
 			continue
 		}
-		if err := s.recordMigration(ctx, m, migrationStarted); err != nil {
+		if err := s.recordMigration(ctx, m, schema.MigrationStarted); err != nil {
 			return res, err
 		}
 		for i, stmt := range m.Statements {
@@ -90,7 +86,7 @@ func (s *Store) Migrate(ctx context.Context) (MigrateResult, error) {
 					m.Version, m.Name, i+1, len(m.Statements), err))
 			}
 		}
-		if err := s.recordMigration(ctx, m, migrationDone); err != nil {
+		if err := s.recordMigration(ctx, m, schema.MigrationDone); err != nil {
 			return res, err
 		}
 		res.Applied = append(res.Applied, AppliedMigration{Version: m.Version, Name: m.Name, Checksum: m.Checksum, Statements: len(m.Statements)})
@@ -106,7 +102,7 @@ func (s *Store) recordMigration(ctx context.Context, m Migration, state string) 
 		// readable as soon as the insert returns.
 		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_distributed_sync": 1}))
 	}
-	err := s.InsertBatch(ctx, TableSchemaMigrations, []string{"version", "name", "state", "checksum", "applied_at"},
+	err := s.InsertBatch(ctx, schema.TableSchemaMigrations, []string{"version", "name", "state", "checksum", "applied_at"},
 		func(b driver.Batch) error {
 			return b.Append(uint32(m.Version), m.Name, state, m.Checksum, time.Now().UTC())
 		})
@@ -141,7 +137,7 @@ func (r migrationRecords) version() int {
 // readMigrations reads schema_migrations, which must exist.
 func (s *Store) readMigrations(ctx context.Context) (migrationRecords, error) {
 	rows, err := s.conn.Query(ctx, fmt.Sprintf(`SELECT version, any(name), toString(state), argMax(checksum, applied_at), min(applied_at)
-FROM %s.%s GROUP BY version, state ORDER BY version`, quoteIdent(s.settings.Database), quoteIdent(TableSchemaMigrations)))
+FROM %s.%s GROUP BY version, state ORDER BY version`, quoteIdent(s.settings.Database), quoteIdent(schema.TableSchemaMigrations)))
 	if err != nil {
 		return nil, Classify(s.settings, fmt.Errorf("read schema_migrations: %w", err))
 	}
@@ -159,9 +155,9 @@ FROM %s.%s GROUP BY version, state ORDER BY version`, quoteIdent(s.settings.Data
 		r := out[int(version)]
 		r.name = name
 		switch state {
-		case migrationDone:
+		case schema.MigrationDone:
 			r.done, r.checksum = true, cs
-		case migrationStarted:
+		case schema.MigrationStarted:
 			r.started, r.startedAt = true, at
 			if r.checksum == "" {
 				r.checksum = cs

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 	"github.com/kpiflow/kpiflow/pkg/settings"
 	"github.com/kpiflow/kpiflow/pkg/store"
 )
@@ -52,7 +53,7 @@ func TestIntegrationMigrate(t *testing.T) {
 	require.Equal(t, store.SchemaState{Status: store.SchemaReady, Version: store.LatestVersion()}, state)
 
 	// Every table of the schema exists with its columns in the described order.
-	for _, tbl := range store.Tables() {
+	for _, tbl := range schema.Tables() {
 		rows, err := db.Conn.Query(ctx, "SELECT name, type FROM system.columns WHERE database = ? AND table = ?", db.Name, tbl.Name)
 		require.NoError(t, err)
 		var names []string

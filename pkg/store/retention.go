@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kpiflow/kpiflow/pkg/dialect"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 	"github.com/kpiflow/kpiflow/pkg/settings"
 )
 
@@ -39,7 +40,7 @@ type RetentionRule struct {
 // how a server of dialect d applies it. It is pure.
 func RetentionRules(d dialect.Dialect, s settings.Settings) []RetentionRule {
 	var out []RetentionRule
-	for _, t := range Tables() {
+	for _, t := range schema.Tables() {
 		days := s.RetentionDays[t.Name]
 		if days <= 0 || t.TimeColumn == "" {
 			continue

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
-	"github.com/kpiflow/kpiflow/pkg/store"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // TestIntegrationRetentionWithoutTTL checks the fallback 18.16 needs: old
@@ -18,7 +18,7 @@ import (
 func TestIntegrationRetentionWithoutTTL(t *testing.T) {
 	db := chtest.NewDatabase(t)
 	s := db.Settings(t)
-	s.RetentionDays = map[string]int{store.TableKPISamples: 30, store.TableKPIRollup1m: 60, store.TableDeployments: 30}
+	s.RetentionDays = map[string]int{schema.TableKPISamples: 30, schema.TableKPIRollup1m: 60, schema.TableDeployments: 30}
 	st := openStore(t, s)
 	ctx := testCtx(t)
 	_, err := st.Migrate(ctx)
@@ -33,7 +33,7 @@ func TestIntegrationRetentionWithoutTTL(t *testing.T) {
 		time.Date(2026, 10, 30, 0, 0, 0, 0, time.UTC), // 202610: 24 days old
 		time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), // 202611
 	}
-	kpi, _ := store.LookupTable(store.TableKPISamples)
+	kpi, _ := schema.Lookup(schema.TableKPISamples)
 	require.NoError(t, st.InsertBatch(ctx, kpi.Name, kpi.InsertColumns(), func(b driver.Batch) error {
 		for i, ts := range old {
 			if err := b.Append(ts, "m", float64(i), "core", "p", "s", "prod", "ci", []string{}, []string{}, "e", "b"); err != nil {
@@ -42,7 +42,7 @@ func TestIntegrationRetentionWithoutTTL(t *testing.T) {
 		}
 		return nil
 	}))
-	dep, _ := store.LookupTable(store.TableDeployments)
+	dep, _ := schema.Lookup(schema.TableDeployments)
 	require.NoError(t, st.InsertBatch(ctx, dep.Name, dep.InsertColumns(), func(b driver.Batch) error {
 		for i, ts := range []time.Time{old[0], old[5]} {
 			if err := b.Append(ts, []string{"d-old", "d-new"}[i], "api", "core", "prod", "success", "abc", nil, "deploy", "e", "b"); err != nil {
@@ -77,10 +77,10 @@ func TestIntegrationRetentionWithoutTTL(t *testing.T) {
 		}
 		return out
 	}
-	require.Equal(t, []string{"202610", "202611"}, months(store.TableKPISamples, "ts"))
-	require.Equal(t, []string{"202609", "202610", "202611"}, months(store.TableKPIRollup1m, "bucket"))
+	require.Equal(t, []string{"202610", "202611"}, months(schema.TableKPISamples, "ts"))
+	require.Equal(t, []string{"202609", "202610", "202611"}, months(schema.TableKPIRollup1m, "bucket"))
 	// Retention is per table: the hourly rollup keeps everything.
-	require.Equal(t, []string{"202608", "202609", "202610", "202611"}, months(store.TableKPIRollup1h, "bucket"))
+	require.Equal(t, []string{"202608", "202609", "202610", "202611"}, months(schema.TableKPIRollup1h, "bucket"))
 
 	// The DELETE is a mutation: 18.16 applies it in the background.
 	require.Eventually(t, func() bool {

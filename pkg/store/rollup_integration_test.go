@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
-	"github.com/kpiflow/kpiflow/pkg/store"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // TestIntegrationRollupsAndTasksCurrent inserts samples and task events the
@@ -37,7 +37,7 @@ func TestIntegrationRollupsAndTasksCurrent(t *testing.T) {
 		{30 * time.Second, "web", 100}, // another team
 		{26 * time.Hour, "core", 5},    // next day
 	}
-	kpi, _ := store.LookupTable(store.TableKPISamples)
+	kpi, _ := schema.Lookup(schema.TableKPISamples)
 	require.NoError(t, st.InsertBatch(ctx, kpi.Name, kpi.InsertColumns(), func(b driver.Batch) error {
 		for i, s := range samples {
 			if err := b.Append(base.Add(s.at), "lead_time", s.value, s.team, "kpiflow", "api", "prod", "ci",
@@ -75,24 +75,24 @@ func TestIntegrationRollupsAndTasksCurrent(t *testing.T) {
 	}
 	// A t-digest is exact for a single value, so the one-sample buckets pin
 	// the quantiles; the others check their length.
-	m := read(store.TableKPIRollup1m, "core")
+	m := read(schema.TableKPIRollup1m, "core")
 	require.Len(t, m, 4)
 	require.Len(t, m[0].Q, 4)
 	require.Equal(t, agg{Bucket: base, Cnt: 3, Sum: 12, Min: 1, Max: 7, Q: m[0].Q, Last: 7}, m[0])
 	require.Equal(t, agg{Bucket: base.Add(time.Minute), Cnt: 1, Sum: 2, Min: 2, Max: 2, Q: []float64{2, 2, 2, 2}, Last: 2}, m[1])
 
-	h := read(store.TableKPIRollup1h, "core")
+	h := read(schema.TableKPIRollup1h, "core")
 	require.Len(t, h, 3)
 	require.Equal(t, agg{Bucket: base, Cnt: 4, Sum: 14, Min: 1, Max: 7, Q: h[0].Q, Last: 2}, h[0], "argMax keeps the latest sample's value")
 	require.Equal(t, agg{Bucket: base.Add(2 * time.Hour), Cnt: 1, Sum: 10, Min: 10, Max: 10, Q: []float64{10, 10, 10, 10}, Last: 10}, h[1])
 
-	d := read(store.TableKPIRollup1d, "core")
+	d := read(schema.TableKPIRollup1d, "core")
 	require.Len(t, d, 2)
 	day := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	require.Equal(t, agg{Bucket: day, Cnt: 5, Sum: 24, Min: 1, Max: 10, Q: d[0].Q, Last: 10}, d[0])
 	require.Equal(t, agg{Bucket: day.AddDate(0, 0, 1), Cnt: 1, Sum: 5, Min: 5, Max: 5, Q: []float64{5, 5, 5, 5}, Last: 5}, d[1])
 
-	web := read(store.TableKPIRollup1d, "web")
+	web := read(schema.TableKPIRollup1d, "web")
 	require.Equal(t, []agg{{Bucket: day, Cnt: 1, Sum: 100, Min: 100, Max: 100, Q: []float64{100, 100, 100, 100}, Last: 100}}, web)
 
 	// A second batch into the same bucket merges with the first.
@@ -100,11 +100,11 @@ func TestIntegrationRollupsAndTasksCurrent(t *testing.T) {
 		return b.Append(base.Add(5*time.Second), "lead_time", 20.0, "core", "kpiflow", "api", "prod", "ci",
 			[]string{}, []string{}, "ez", "b2")
 	}))
-	m = read(store.TableKPIRollup1m, "core")
+	m = read(schema.TableKPIRollup1m, "core")
 	require.Equal(t, agg{Bucket: base, Cnt: 4, Sum: 32, Min: 1, Max: 20, Q: m[0].Q, Last: 7}, m[0], "the later sample in the bucket stays last")
 
 	// tasks_current keeps the latest event per task.
-	te, _ := store.LookupTable(store.TableTaskEvents)
+	te, _ := schema.Lookup(schema.TableTaskEvents)
 	type ev struct {
 		at          time.Duration
 		task, state string

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // SchemaStatus says whether kpiflow's tables are there.
@@ -54,7 +56,7 @@ func (s SchemaState) Describe() string {
 func (s *Store) SchemaState(ctx context.Context) (SchemaState, error) {
 	var n uint64
 	err := s.conn.QueryRow(ctx,
-		"SELECT count() FROM system.tables WHERE database = ? AND name = ?", s.settings.Database, TableSchemaMigrations).Scan(&n)
+		"SELECT count() FROM system.tables WHERE database = ? AND name = ?", s.settings.Database, schema.TableSchemaMigrations).Scan(&n)
 	if err != nil {
 		return SchemaState{}, Classify(s.settings, fmt.Errorf("look for schema_migrations: %w", err))
 	}
@@ -234,7 +236,7 @@ func (s *Store) SchemaReport(ctx context.Context) (SchemaReport, error) {
 			return SchemaReport{}, err
 		}
 		rep.PendingDDL = append(rep.PendingDDL, boot...)
-		if hasTable(rep.Tables, TableSchemaMigrations) {
+		if hasTable(rep.Tables, schema.TableSchemaMigrations) {
 			rep.PendingDDL = rep.PendingDDL[:0]
 		}
 	} else if rec, err = s.readMigrations(ctx); err != nil {
@@ -252,11 +254,11 @@ func (s *Store) SchemaReport(ctx context.Context) (SchemaReport, error) {
 		case r.done && !objectsExist(defs[i], existing):
 			info.Status = "incomplete"
 		case r.done:
-			info.Status = migrationDone
+			info.Status = schema.MigrationDone
 		case r.started:
-			info.Status = migrationStarted
+			info.Status = schema.MigrationStarted
 		}
-		if info.Status != migrationDone {
+		if info.Status != schema.MigrationDone {
 			rep.PendingDDL = append(rep.PendingDDL, m.Statements...)
 		}
 		rep.Migrations = append(rep.Migrations, info)

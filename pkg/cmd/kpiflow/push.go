@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 const pushUsage = `Usage:
@@ -477,7 +479,7 @@ func (a *app) pushOne(ctx context.Context, what string, args []string) error {
 		fs.StringVar(&service, "service", "", "service deployed (required)")
 		fs.StringVar(&team, "team", "", "team owning the service")
 		fs.StringVar(&environment, "environment", "production", "environment deployed to")
-		fs.StringVar(&result, "result", "success", "success, failure, rollback or cancelled")
+		fs.StringVar(&result, "result", schema.ResultSuccess, oneOf(schema.DeploymentResults()))
 		fs.StringVar(&sha, "commit-sha", ci.commitSHA, "commit deployed (default: GITHUB_SHA or CI_COMMIT_SHA)")
 		fs.Var(&first, "first-commit-at", "time of the oldest commit in this deployment, for lead time (RFC 3339, epoch ms)")
 		fs.Var(&finished, "finished-at", "when the deployment finished (default now)")
@@ -487,8 +489,8 @@ func (a *app) pushOne(ctx context.Context, what string, args []string) error {
 			if service == "" {
 				return usageErrorf("--service: required: the service deployed")
 			}
-			if !slices.Contains([]string{"success", "failure", "rollback", "cancelled"}, result) {
-				return usageErrorf("--result: expected success, failure, rollback or cancelled, got %q", result)
+			if !slices.Contains(schema.DeploymentResults(), result) {
+				return usageErrorf("--result: expected %s, got %q", oneOf(schema.DeploymentResults()), result)
 			}
 			if !finished.set {
 				finished.t = now().UTC().Truncate(time.Second)
@@ -520,7 +522,7 @@ func (a *app) pushOne(ctx context.Context, what string, args []string) error {
 		finished := timeFlag{now: now}
 		fs.StringVar(&pipeline, "pipeline", ci.pipeline, "pipeline name (required; default: GITHUB_WORKFLOW or CI_PROJECT_PATH)")
 		fs.StringVar(&team, "team", "", "team owning the pipeline")
-		fs.StringVar(&status, "status", "", "success, failure, cancelled or running (required); GitLab's \"failed\" and \"canceled\" are accepted")
+		fs.StringVar(&status, "status", "", oneOf(schema.PipelineStatuses())+" (required); GitLab's \"failed\" and \"canceled\" are accepted")
 		fs.StringVar(&id, "run-id", ci.runID, "unique id of the run (default: GITHUB_RUN_ID with attempt, or CI_PIPELINE_ID)")
 		fs.Var(&started, "started-at", "when the run started (required unless CI_PIPELINE_CREATED_AT is set)")
 		fs.Var(&finished, "finished-at", "when the run finished (default now; not sent for running)")
@@ -528,14 +530,15 @@ func (a *app) pushOne(ctx context.Context, what string, args []string) error {
 			if pipeline == "" {
 				return usageErrorf("--pipeline: required: the pipeline's name")
 			}
+			// GitLab's spellings.
 			switch status {
 			case "failed":
-				status = "failure"
+				status = schema.StatusFailure
 			case "canceled":
-				status = "cancelled"
-			case "success", "failure", "cancelled", "running":
-			default:
-				return usageErrorf("--status: expected success, failure, cancelled or running, got %q", status)
+				status = schema.StatusCancelled
+			}
+			if !slices.Contains(schema.PipelineStatuses(), status) {
+				return usageErrorf("--status: expected %s, got %q", oneOf(schema.PipelineStatuses()), status)
 			}
 			if !started.set {
 				if ci.startedAt == "" {
@@ -546,7 +549,7 @@ func (a *app) pushOne(ctx context.Context, what string, args []string) error {
 				}
 			}
 			obj = map[string]any{"pipeline": pipeline, "team": team, "status": status, "started_at": rfc3339(started.t)}
-			if status != "running" {
+			if status != schema.StatusRunning {
 				if !finished.set {
 					finished.t = now().UTC().Truncate(time.Second)
 				}
@@ -613,6 +616,14 @@ func (a *app) pushOne(ctx context.Context, what string, args []string) error {
 	}
 	stream := map[string]string{"deployment": "deployments", "pipeline": "pipelines", "sample": "kpi"}[what]
 	return a.send(ctx, o, stream, []row{{json: b, origin: "flags"}})
+}
+
+// oneOf lists allowed values for a message: "a, b or c".
+func oneOf(values []string) string {
+	if len(values) < 2 {
+		return strings.Join(values, "")
+	}
+	return strings.Join(values[:len(values)-1], ", ") + " or " + values[len(values)-1]
 }
 
 func shortHash(parts ...string) string {

@@ -16,15 +16,16 @@ const module = "github.com/kpiflow/kpiflow/pkg"
 // layer of each package; a package may import only lower layers. Packages not
 // listed (test helpers under internal/) are unconstrained.
 var layers = map[string]int{
-	"settings": 0, "dialect": 0,
-	"store": 1, "query/plan": 1, "frames": 1, "ledger": 1, "forecast": 1, "demo": 1,
-	"ingest": 2, "query": 2, "optimizer": 2, "live": 2,
-	"plugin": 3, "cmd/kpiflow": 3,
-	"": 4, // pkg/main.go
+	"schema": 0,
+	"settings": 1, "dialect": 1,
+	"store": 2, "query/plan": 2, "frames": 2, "ledger": 2, "forecast": 2, "demo": 2,
+	"ingest": 3, "query": 3, "optimizer": 3, "live": 3,
+	"plugin": 4, "cmd/kpiflow": 4,
+	"": 5, // pkg/main.go
 }
 
 // Packages that may import nothing from kpiflow at all.
-var leaves = []string{"frames", "ledger", "query/plan", "forecast"}
+var leaves = []string{"schema", "frames", "ledger", "query/plan", "forecast"}
 
 // Imports forbidden even where the layers would allow them.
 var forbidden = map[string][]string{
