@@ -106,12 +106,12 @@ func TestIntegrationRetentionWithoutTTL(t *testing.T) {
 func TestIntegrationRetentionRefusesOverflowingDays(t *testing.T) {
 	db := chtest.NewDatabase(t)
 	s := db.Settings(t)
-	s.RetentionDays = map[string]int{store.TableKPISamples: 999999}
+	s.RetentionDays = map[string]int{schema.TableKPISamples: 999999}
 	st := openStore(t, s)
 	ctx := testCtx(t)
 	_, err := st.Migrate(ctx)
 	require.NoError(t, err)
-	kpi, _ := store.LookupTable(store.TableKPISamples)
+	kpi, _ := schema.Lookup(schema.TableKPISamples)
 	now := time.Now().UTC()
 	require.NoError(t, st.InsertBatch(ctx, kpi.Name, kpi.InsertColumns(), func(b driver.Batch) error {
 		for i, ts := range []time.Time{now.AddDate(-1, 0, 0), now.Add(-time.Hour)} {
