@@ -3,6 +3,7 @@ import { css } from '@emotion/css';
 import { GrafanaTheme2, QueryEditorProps, SelectableValue } from '@grafana/data';
 import { InlineField, InlineSwitch, RadioButtonGroup, useStyles2 } from '@grafana/ui';
 
+import { capabilities, Capabilities } from '../capabilities';
 import { selectors } from '../components/selectors';
 import { DataSource } from '../datasource/DataSource';
 import { KpiflowJsonData } from '../types/config';
@@ -16,13 +17,29 @@ import { TaskflowEditor } from './editors/TaskflowEditor';
 
 export type Props = QueryEditorProps<DataSource, KpiflowQuery, KpiflowJsonData>;
 
-const typeOptions: Array<SelectableValue<QueryType>> = [
+const allTypeOptions: Array<SelectableValue<QueryType>> = [
   { label: 'KPI', value: 'kpi', description: 'KPI samples as time series or table' },
   { label: 'DORA', value: 'dora', description: 'The four DORA metrics' },
   { label: 'Task flow', value: 'taskflow', description: 'Cumulative flow, WIP, throughput, cycle time, aging' },
   { label: 'Forecast', value: 'forecast', description: 'Monte Carlo completion dates, KPI trends' },
   { label: 'SQL', value: 'sql', description: 'Raw, read-only ClickHouse SQL with macros' },
 ];
+
+/**
+ * The query types to offer: Forecast only once the backend answers it. A saved query of a type not
+ * offered keeps its option, so it still shows and can be switched away from.
+ */
+export function typeOptionsFor(
+  caps: Readonly<Capabilities>,
+  current: QueryType
+): Array<SelectableValue<QueryType>> {
+  return allTypeOptions.filter((o) => o.value !== 'forecast' || caps.forecastQueries || current === 'forecast');
+}
+
+/** The Live switch shows once live queries work, or while a saved query has live on (to turn it off). */
+export function showLiveSwitch(caps: Readonly<Capabilities>, live: boolean | undefined): boolean {
+  return caps.liveQueries || Boolean(live);
+}
 
 const getStyles = (theme: GrafanaTheme2) => ({
   header: css({
@@ -55,22 +72,24 @@ export function QueryEditor({ datasource, query: raw, onChange, onRunQuery }: Pr
         <InlineField label="Query type" labelWidth={LABEL_WIDTH}>
           <RadioButtonGroup<QueryType>
             data-testid={selectors.query.queryType}
-            options={typeOptions}
+            options={typeOptionsFor(capabilities, query.queryType)}
             value={query.queryType}
             onChange={onType}
           />
         </InlineField>
-        <InlineSwitch
-          data-testid={selectors.query.live}
-          label="Live"
-          showLabel
-          transparent
-          value={query.live ?? false}
-          onChange={(e) => {
-            onChange({ ...query, live: e.currentTarget.checked || undefined });
-            onRunQuery();
-          }}
-        />
+        {showLiveSwitch(capabilities, query.live) && (
+          <InlineSwitch
+            data-testid={selectors.query.live}
+            label="Live"
+            showLabel
+            transparent
+            value={query.live ?? false}
+            onChange={(e) => {
+              onChange({ ...query, live: e.currentTarget.checked || undefined });
+              onRunQuery();
+            }}
+          />
+        )}
       </div>
       <div className={styles.body}>{renderEditor(datasource, query, onChange, onRunQuery)}</div>
     </div>

@@ -26,4 +26,16 @@ await esbuild.build({
     '.eot': 'dataurl',
   },
 });
+// Monaco's editor worker, which the harness page hands to Monaco as Grafana does
+// (MonacoEnvironment.getWorkerUrl), so the editor does not fall back to the main thread.
+await esbuild.build({
+  entryPoints: [path.join(here, '..', '..', 'node_modules', 'monaco-editor', 'esm', 'vs', 'editor', 'editor.worker.js')],
+  outfile: path.join(here, 'harness', 'build', 'editor.worker.js'),
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2020',
+  minify: true,
+  logLevel: 'warning',
+});
 console.log(`harness built in ${Date.now() - started} ms`);

@@ -1,4 +1,4 @@
-// Real-browser test of the kpiflow panels: serves the esbuild harness on 127.0.0.1 (random port),
+// Real-browser test of the kpiflow panels and the query editor: serves the esbuild harness on 127.0.0.1 (random port),
 // drives Debian's Chromium through playwright-core, asserts on the DOM and saves screenshots to
 // test-artifacts/. Run with `npm run e2e` (which builds the harness first).
 import { after, before, test } from 'node:test';
@@ -28,6 +28,7 @@ function serve() {
     '/': path.join(here, 'harness', 'index.html'),
     '/build/harness.js': path.join(here, 'harness', 'build', 'harness.js'),
     '/build/harness.css': path.join(here, 'harness', 'build', 'harness.css'),
+    '/build/editor.worker.js': path.join(here, 'harness', 'build', 'editor.worker.js'),
     '/fixtures/taskflow.json': backendFixture,
   };
   return new Promise((resolve) => {
@@ -88,7 +89,8 @@ after(async () => {
 test('no page errors and nothing injected', async () => {
   const pwned = await page.evaluate(() => window.__pwned);
   assert.equal(pwned, undefined, 'a task title ran as script');
-  // 404 for the optional backend fixture is expected when the Go test has not written it.
+  // 404s are expected: the optional backend fixture when the Go test has not written it, and
+  // Grafana's icon files, which only a Grafana server serves.
   const real = errors.filter((e) => !/404|Failed to load resource/.test(e));
   assert.deepEqual(real, []);
 });
@@ -187,3 +189,68 @@ test('taskflow: frames written by the Go backend (tests/fixtures/taskflow.json)'
   assert.ok(drawn > 0, 'backend frames rendered nothing');
   await sec.screenshot({ path: path.join(artifacts, 'taskflow-backend.png') });
 });
+
+test('query editor: raw SQL in Monaco with highlighting and completion', async () => {
+  const sec = page.locator('#sql-editor');
+  const editor = sec.locator('[data-testid="kpiflow-sql-editor"] .monaco-editor[role="code"]');
+  await editor.waitFor({ timeout: 60_000 });
+  // Highlighted: Monaco's sql tokenizer gives keywords their own token class.
+  await sec.locator('.view-lines').getByText('SELECT', { exact: false }).first().waitFor();
+  const tokens = await sec.locator('.view-line span span').evaluateAll((spans) =>
+    spans.map((e) => [e.textContent.replace(/\u00a0/g, ' ').trim(), e.className])
+  );
+  const classOf = (text) => tokens.find(([t]) => t === text)?.[1];
+  const keywordClass = classOf('SELECT');
+  const identClass = classOf('kpi_samples');
+  assert.match(keywordClass, /mtk\d+/);
+  assert.notEqual(keywordClass, identClass, 'SELECT and a table name look the same: no SQL highlighting');
+  // The Forecast type is not offered until the backend answers it (src/capabilities.json).
+  const types = await sec
+    .locator('input[type="radio"][name]')
+    .evaluateAll((els) => els.filter((e) => e.closest('[data-testid="kpiflow-query-editor"] > div:first-child')).map((e) => e.labels?.[0]?.textContent.trim()));
+  assert.deepEqual(types, ['KPI', 'DORA', 'Task flow', 'SQL']);
+
+  // Macros complete as you type $__.
+  await editor.click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type(' AND $__time');
+  const suggest = page.locator('.suggest-widget.visible .monaco-list-row');
+  await suggest.first().waitFor({ timeout: 10_000 });
+  const macros = await suggest.allInnerTexts();
+  assert.ok(
+    macros.some((m) => m.startsWith('$__timeFilter')),
+    `no $__timeFilter in ${JSON.stringify(macros)}`
+  );
+  await page.screenshot({ path: path.join(artifacts, 'sql-editor-macros.png'), clip: await clipOf(sec) });
+  await page.keyboard.press('Escape');
+
+  // Tables complete after FROM, columns after alias.
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('SELECT d. FROM deployments AS d');
+  await page.keyboard.press('Home');
+  for (let i = 0; i < 'SELECT d.'.length; i++) {
+    await page.keyboard.press('ArrowRight');
+  }
+  await page.keyboard.press('Control+Space');
+  await suggest.first().waitFor({ timeout: 10_000 });
+  const columns = (await suggest.allInnerTexts()).map((t) => t.split('\n')[0]);
+  assert.ok(columns.includes('deployment_id') && columns.includes('first_commit_at'), JSON.stringify(columns));
+  assert.ok(!columns.includes('metric'), 'offered a column deployments does not have');
+  await page.keyboard.press('Escape');
+
+  // Ctrl+Enter runs the query with the editor's text.
+  const runsBefore = await page.evaluate(() => window.__runs ?? 0);
+  await page.keyboard.press('Control+Enter');
+  const last = await page.evaluate(() => window.__lastQuery);
+  assert.equal(last.rawSql, 'SELECT d. FROM deployments AS d');
+  assert.equal(last.queryType, 'sql');
+  assert.ok((await page.evaluate(() => window.__runs ?? 0)) > runsBefore, 'Ctrl+Enter did not run the query');
+  await page.screenshot({ path: path.join(artifacts, 'sql-editor.png'), clip: await clipOf(sec) });
+});
+
+/** The section's box, grown upwards to show a completion list Monaco draws above the line. */
+async function clipOf(locator) {
+  const box = await locator.boundingBox();
+  const top = Math.max(0, box.y - 200);
+  return { x: box.x, y: top, width: box.width, height: box.height + (box.y - top) };
+}

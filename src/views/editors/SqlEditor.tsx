@@ -1,27 +1,22 @@
-import React from 'react';
+import React, { useCallback, useEffect, useLayoutEffect, useRef } from 'react';
 import { css } from '@emotion/css';
 import { GrafanaTheme2, SelectableValue } from '@grafana/data';
-import { Collapse, InlineField, RadioButtonGroup, TextArea, useStyles2 } from '@grafana/ui';
+import { getTemplateSrv } from '@grafana/runtime';
+import {
+  CodeEditor,
+  Collapse,
+  InlineField,
+  Monaco,
+  MonacoEditor,
+  monacoTypes,
+  RadioButtonGroup,
+  useStyles2,
+} from '@grafana/ui';
 
 import { selectors } from '../../components/selectors';
 import { SqlQuery, TableOrSeries } from '../../types/query';
 import { LABEL_WIDTH, TypedEditorProps } from './common';
-
-/** The macros of Grafana's ClickHouse data source, which the backend expands. */
-export const SQL_MACROS: ReadonlyArray<{ macro: string; meaning: string }> = [
-  { macro: '$__timeFilter(col)', meaning: 'col within the dashboard time range (seconds)' },
-  { macro: '$__timeFilter_ms(col)', meaning: 'col within the time range, millisecond precision' },
-  { macro: '$__dateFilter(col)', meaning: 'Date column within the time range' },
-  { macro: '$__timeInterval(col)', meaning: 'col rounded down to the panel interval (seconds)' },
-  { macro: '$__timeInterval_ms(col)', meaning: 'col rounded down to the interval, in milliseconds' },
-  { macro: '$__interval_s', meaning: 'the panel interval in seconds' },
-  { macro: '$__fromTime', meaning: 'start of the range as DateTime' },
-  { macro: '$__toTime', meaning: 'end of the range as DateTime' },
-  { macro: '$__fromTime_ms', meaning: 'start of the range as DateTime64(3)' },
-  { macro: '$__toTime_ms', meaning: 'end of the range as DateTime64(3)' },
-  { macro: '$__conditionalAll(cond, $var)', meaning: 'cond, or 1=1 when $var is All' },
-  { macro: "$__adHocFilters('table')", meaning: "the dashboard's ad hoc filters for table" },
-];
+import { macroSignature, SqlCompletion, sqlCompletions, sqlSchema } from './sqlCompletion';
 
 const formatOptions: Array<SelectableValue<TableOrSeries>> = [
   { label: 'Time series', value: 'timeseries' },
@@ -29,10 +24,8 @@ const formatOptions: Array<SelectableValue<TableOrSeries>> = [
 ];
 
 const getStyles = (theme: GrafanaTheme2) => ({
-  sql: css({
-    fontFamily: theme.typography.fontFamilyMonospace,
-    fontSize: theme.typography.bodySmall.fontSize,
-    minHeight: 140,
+  editor: css({
+    marginBottom: theme.spacing(1),
   }),
   macros: css({
     display: 'grid',
@@ -45,22 +38,114 @@ const getStyles = (theme: GrafanaTheme2) => ({
   }),
 });
 
+/** The dashboard's variable names, when running inside Grafana (none in tests and the harness). */
+function dashboardVariables(): string[] {
+  try {
+    return getTemplateSrv()
+      .getVariables()
+      .map((v) => v.name);
+  } catch {
+    return [];
+  }
+}
+
+function completionKind(monaco: Monaco, kind: SqlCompletion['kind']): monacoTypes.languages.CompletionItemKind {
+  const k = monaco.languages.CompletionItemKind;
+  switch (kind) {
+    case 'macro':
+      return k.Function;
+    case 'variable':
+      return k.Variable;
+    case 'table':
+      return k.Struct;
+    case 'column':
+      return k.Field;
+  }
+}
+
+/**
+ * Registers kpiflow's SQL completion for one editor model: macros, tables and columns (see
+ * sqlCompletions). Returns the registration, to dispose with the editor.
+ */
+export function registerSqlCompletion(editor: MonacoEditor, monaco: Monaco): monacoTypes.IDisposable {
+  const modelId = editor.getModel()?.id;
+  return monaco.languages.registerCompletionItemProvider('sql', {
+    triggerCharacters: ['$', '.'],
+    provideCompletionItems: (model, position) => {
+      if (model.id !== modelId) {
+        return { suggestions: [] };
+      }
+      const { word, items } = sqlCompletions(
+        model.getValue(),
+        model.getOffsetAt(position),
+        sqlSchema,
+        dashboardVariables()
+      );
+      const range = {
+        startLineNumber: position.lineNumber,
+        endLineNumber: position.lineNumber,
+        startColumn: position.column - word.length,
+        endColumn: position.column,
+      };
+      return {
+        suggestions: items.map((item, i) => ({
+          label: item.label,
+          kind: completionKind(monaco, item.kind),
+          detail: item.detail,
+          documentation: item.documentation,
+          insertText: item.insertText,
+          insertTextRules: item.snippet ? monaco.languages.CompletionItemInsertTextRule.InsertAsSnippet : undefined,
+          // Keep the order given: columns of the queried tables first.
+          sortText: String(i).padStart(4, '0'),
+          range,
+        })),
+      };
+    },
+  });
+}
+
+/**
+ * Raw SQL in Grafana's code editor (Monaco): SQL highlighting, completion of kpiflow's macros,
+ * tables and columns, Ctrl/Cmd+Enter or leaving the editor runs the query.
+ */
 export function SqlEditor({ query, onChange, onRunQuery }: TypedEditorProps<SqlQuery>) {
   const styles = useStyles2(getStyles);
   const [showMacros, setShowMacros] = React.useState(false);
+  const completion = useRef<monacoTypes.IDisposable | undefined>(undefined);
+  // Monaco keeps the callbacks it got at mount; these refs give them the current query.
+  const latest = useRef({ query, onChange, onRunQuery });
+  useLayoutEffect(() => {
+    latest.current = { query, onChange, onRunQuery };
+  });
+
+  const onEditorDidMount = useCallback((editor: MonacoEditor, monaco: Monaco) => {
+    completion.current?.dispose();
+    completion.current = registerSqlCompletion(editor, monaco);
+    editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter, () => {
+      const { query: q, onChange: change, onRunQuery: run } = latest.current;
+      change({ ...q, rawSql: editor.getValue() });
+      run();
+    });
+  }, []);
+  useEffect(() => () => completion.current?.dispose(), []);
+
   return (
     <>
-      <TextArea
-        data-testid={selectors.query.sql.editor}
-        aria-label="SQL"
-        className={styles.sql}
-        spellCheck={false}
-        rows={8}
-        value={query.rawSql}
-        placeholder="SELECT ... FROM kpi_samples WHERE $__timeFilter(ts)"
-        onChange={(e) => onChange({ ...query, rawSql: e.currentTarget.value })}
-        onBlur={onRunQuery}
-      />
+      <div className={styles.editor} data-testid={selectors.query.sql.editor}>
+        <CodeEditor
+          language="sql"
+          value={query.rawSql}
+          height={200}
+          showLineNumbers
+          showMiniMap={false}
+          onChange={(rawSql) => latest.current.onChange({ ...latest.current.query, rawSql })}
+          onBlur={(rawSql) => {
+            latest.current.onChange({ ...latest.current.query, rawSql });
+            latest.current.onRunQuery();
+          }}
+          onEditorDidMount={onEditorDidMount}
+        />
+      </div>
       <InlineField label="Format" labelWidth={LABEL_WIDTH}>
         <RadioButtonGroup<TableOrSeries>
           data-testid={selectors.query.format}
@@ -74,12 +159,12 @@ export function SqlEditor({ query, onChange, onRunQuery }: TypedEditorProps<SqlQ
       </InlineField>
       <Collapse label="Macros" isOpen={showMacros} onToggle={() => setShowMacros(!showMacros)}>
         <dl className={styles.macros} data-testid={selectors.query.sql.macros}>
-          {SQL_MACROS.map((m) => (
-            <React.Fragment key={m.macro}>
+          {sqlSchema.macros.map((m) => (
+            <React.Fragment key={m.name}>
               <dt>
-                <code>{m.macro}</code>
+                <code>{macroSignature(m)}</code>
               </dt>
-              <dd>{m.meaning}</dd>
+              <dd>{m.doc}</dd>
             </React.Fragment>
           ))}
         </dl>

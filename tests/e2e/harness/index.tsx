@@ -14,12 +14,51 @@ import {
   ThemeContext,
 } from '@grafana/data';
 
+import type { DataSource } from '../../../src/datasource/DataSource';
 import { ForecastPanel } from '../../../src/panels/forecast/ForecastPanel';
 import { makeCompletionFrame, makePercentileTableFrame, makeTrendFrame } from '../../../src/panels/forecast/fixtures';
 import { defaultForecastOptions, ForecastOptions } from '../../../src/panels/forecast/types';
 import { makeCfdFrame, makeTasksFrame } from '../../../src/panels/taskflow/fixtures';
 import { TaskflowPanel } from '../../../src/panels/taskflow/TaskflowPanel';
 import { defaultTaskflowOptions, TaskflowOptions } from '../../../src/panels/taskflow/types';
+import { defaultQueries, KpiflowQuery } from '../../../src/types/query';
+import { QueryEditor } from '../../../src/views/QueryEditor';
+
+declare global {
+  interface Window {
+    /** The query editor's last onChange, for the browser test. */
+    __lastQuery?: KpiflowQuery;
+    __runs?: number;
+  }
+}
+
+/** The editor's data source: lists for the pickers, nothing else (queries are not run here). */
+const fakeDataSource = {
+  getMetrics: async () => ['latency_p95_ms', 'error_rate'],
+  getTeams: async () => ['payments', 'platform'],
+  getProjects: async () => ['PAY', 'PLAT'],
+  getLabelKeys: async () => [],
+  getLabelValues: async () => [],
+} as unknown as DataSource;
+
+function SqlEditorSection() {
+  const [query, setQuery] = useState<KpiflowQuery>({ refId: 'A', ...defaultQueries.sql });
+  return (
+    <div style={{ width: 900 }}>
+      <QueryEditor
+        datasource={fakeDataSource}
+        query={query}
+        onChange={(q) => {
+          window.__lastQuery = q;
+          setQuery(q);
+        }}
+        onRunQuery={() => {
+          window.__runs = (window.__runs ?? 0) + 1;
+        }}
+      />
+    </div>
+  );
+}
 
 const theme = createTheme({ colors: { mode: 'dark' } });
 const params = new URLSearchParams(window.location.search);
@@ -123,6 +162,9 @@ function Harness() {
         </Section>
         <Section id="forecast-trend" title="Forecast: KPI trend">
           <ForecastPanel {...panelProps(3, [makeTrendFrame()], fcOpts, 900, 280)} />
+        </Section>
+        <Section id="sql-editor" title="Query editor: raw SQL (Monaco)">
+          <SqlEditorSection />
         </Section>
         {backend && (
           <Section id="taskflow-backend" title="Task flow (tests/fixtures/taskflow.json)">
