@@ -45,6 +45,9 @@ type Features struct {
 	ToStartOfInterval bool // toStartOfInterval (19.2+ for all units used here)
 	WithFill          bool // ORDER BY ... WITH FILL (19.14+)
 	JSONFunctions     bool // JSONExtract* (19.1+)
+	// Millis64 is fromUnixTimestamp64Milli and the other 64-bit Unix
+	// timestamp conversions (20.5+).
+	Millis64 bool
 }
 
 // Dialect is the SQL spelling for one server version.
@@ -63,31 +66,59 @@ func For(v Version) Dialect {
 		ToStartOfInterval: v.AtLeast(19, 2),
 		WithFill:          v.AtLeast(19, 14),
 		JSONFunctions:     v.AtLeast(19, 1),
+		Millis64:          v.AtLeast(20, 5),
 	}}
 }
 
 var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// ValidIdent reports whether s is a plain identifier kpiflow will emit.
+// ValidIdent reports whether s is a plain identifier: letters, digits and
+// underscores, not starting with a digit. Names from outside (settings,
+// ad hoc filter keys) are checked with it before they are used.
 func ValidIdent(s string) bool { return identRe.MatchString(s) }
 
-// Quote returns s as a back-quoted identifier. It panics on an identifier
-// that was not validated first, since that is a kpiflow bug, not user input.
+// Quote returns s as a back-quoted identifier, escaping backslashes and
+// back quotes, so that no name can end the quoting early whatever it holds.
+// It is the one quoting rule for every identifier kpiflow writes.
 func Quote(s string) string {
-	if !ValidIdent(s) {
-		panic(fmt.Sprintf("dialect: unvalidated identifier %q", s))
-	}
-	return "`" + s + "`"
+	return "`" + strings.NewReplacer("\\", "\\\\", "`", "\\`").Replace(s) + "`"
 }
 
 // Bucket returns an expression for the start of the seconds-wide bucket that
-// holds the DateTime column col, as a DateTime. The arithmetic form works on
-// every version, so it is used everywhere: results never depend on the server.
-func (Dialect) Bucket(col string, seconds int) string {
-	if seconds <= 1 {
-		return col
+// holds the DateTime expression expr, as a DateTime:
+// toDateTime(intDiv(toUInt32(expr), N) * N). This arithmetic form works on
+// every version, so it is used everywhere (there is no toStartOfInterval on
+// 18.16) and results never depend on the server. seconds < 1 means no
+// bucketing: expr itself.
+func Bucket(expr string, seconds int64) string {
+	if seconds < 1 {
+		return expr
 	}
-	return fmt.Sprintf("toDateTime(intDiv(toUInt32(%s), %d) * %d)", col, seconds, seconds)
+	return fmt.Sprintf("toDateTime(intDiv(toUInt32(%s), %d) * %d)", expr, seconds, seconds)
+}
+
+// BucketMillis is Bucket in Unix milliseconds (a UInt64), for millis-wide
+// buckets of a DateTime expression.
+func BucketMillis(expr string, millis int64) string {
+	return fmt.Sprintf("(intDiv(toUInt64(toUInt32(%s)) * 1000, %d) * %d)", expr, millis, millis)
+}
+
+// MillisBound spells the Unix time ms as a bound for a time column: exactly,
+// with fromUnixTimestamp64Milli, where the server has it (20.5+); otherwise
+// as a DateTime rounded to whole seconds toward the inside of the range (up
+// for a lower bound, down for an upper one), which is exact for DateTime
+// columns: t >= ms/1000 exactly when t >= ceil(ms/1000).
+func (d Dialect) MillisBound(ms int64, lower bool) string {
+	if d.Features.Millis64 {
+		return fmt.Sprintf("fromUnixTimestamp64Milli(toInt64(%d))", ms)
+	}
+	sec := ms / 1000
+	if lower && ms%1000 > 0 {
+		sec++
+	} else if !lower && ms%1000 < 0 {
+		sec--
+	}
+	return fmt.Sprintf("toDateTime(%d)", sec)
 }
 
 // StringType is the column type for a low-cardinality string dimension.

@@ -35,15 +35,28 @@ func TestFeatures(t *testing.T) {
 	old := For(Version{18, 16, 1}).Features
 	require.Equal(t, Features{}, old)
 	cur := For(Version{24, 8, 0}).Features
-	require.Equal(t, Features{true, true, true, true, true, true, true}, cur)
+	require.Equal(t, Features{true, true, true, true, true, true, true, true}, cur)
+	require.False(t, For(Version{20, 4, 0}).Features.Millis64)
+	require.True(t, For(Version{20, 5, 0}).Features.Millis64)
 	require.Equal(t, "String", For(Version{18, 16, 1}).StringType())
 	require.Equal(t, "LowCardinality(String)", For(Version{19, 3, 0}).StringType())
 }
 
 func TestBucketAndQuote(t *testing.T) {
-	d := For(Version{18, 16, 1})
-	require.Equal(t, "toDateTime(intDiv(toUInt32(ts), 60) * 60)", d.Bucket("ts", 60))
-	require.Equal(t, "ts", d.Bucket("ts", 1))
+	require.Equal(t, "toDateTime(intDiv(toUInt32(ts), 60) * 60)", Bucket("ts", 60))
+	require.Equal(t, "toDateTime(intDiv(toUInt32(`ts`), 1) * 1)", Bucket("`ts`", 1))
+	require.Equal(t, "ts", Bucket("ts", 0))
+	require.Equal(t, "(intDiv(toUInt64(toUInt32(ts)) * 1000, 30000) * 30000)", BucketMillis("ts", 30000))
 	require.Equal(t, "`kpi_samples`", Quote("kpi_samples"))
-	require.Panics(t, func() { Quote("a`b") })
+	// A name that was not validated still cannot end its quoting early.
+	require.Equal(t, "`a\\`b`", Quote("a`b"))
+	require.Equal(t, "`a\\\\`", Quote(`a\`))
+}
+
+func TestMillisBound(t *testing.T) {
+	old, cur := For(Version{18, 16, 1}), For(Version{20, 5, 0})
+	require.Equal(t, "toDateTime(1001)", old.MillisBound(1000250, true), "a lower bound rounds up")
+	require.Equal(t, "toDateTime(1000)", old.MillisBound(1000750, false), "an upper bound rounds down")
+	require.Equal(t, "toDateTime(1000)", old.MillisBound(1000000, true))
+	require.Equal(t, "fromUnixTimestamp64Milli(toInt64(1000250))", cur.MillisBound(1000250, true))
 }

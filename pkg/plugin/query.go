@@ -126,7 +126,7 @@ func (inst *Instance) querySQL(ctx context.Context, pc backend.PluginContext, q 
 	}
 	sql, err := query.ExpandMacros(sq.RawSQL, query.MacroEnv{
 		From: q.TimeRange.From, To: q.TimeRange.To, Interval: q.Interval,
-		AdHocFilters: sq.AdHocFilters, Milli: d.Version.AtLeast(20, 5),
+		AdHocFilters: sq.AdHocFilters, Dialect: d,
 	})
 	if err != nil {
 		return badRequest(err)

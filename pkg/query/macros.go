@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kpiflow/kpiflow/pkg/dialect"
 )
 
 // TypeSQL is the raw SQL query type.
@@ -120,9 +122,9 @@ type MacroEnv struct {
 	Interval time.Duration
 	// AdHocFilters are applied by $__adHocFilters.
 	AdHocFilters []AdHocFilter
-	// Milli says the server has fromUnixTimestamp64Milli (ClickHouse 20.5+).
-	// Without it (18.16) the _ms forms become whole-second DateTime bounds.
-	Milli bool
+	// Dialect is the server's: the _ms bounds are exact where it has
+	// fromUnixTimestamp64Milli, whole seconds elsewhere (see MillisBound).
+	Dialect dialect.Dialect
 }
 
 // MacroError is a macro that cannot be expanded; Macro is its name with $__.
@@ -161,12 +163,10 @@ func macros() map[string]macro {
 				a[0], env.To.UTC().Format(time.DateOnly)), nil
 		}},
 		"timeInterval": {1, func(env MacroEnv, a []string) (string, error) {
-			n := intervalSeconds(env)
-			return fmt.Sprintf("toDateTime(intDiv(toUInt32(%s), %d) * %d)", a[0], n, n), nil
+			return dialect.Bucket(a[0], intervalSeconds(env)), nil
 		}},
 		"timeInterval_ms": {1, func(env MacroEnv, a []string) (string, error) {
-			n := intervalMillis(env)
-			return fmt.Sprintf("(intDiv(toUInt64(toUInt32(%s)) * 1000, %d) * %d)", a[0], n, n), nil
+			return dialect.BucketMillis(a[0], intervalMillis(env)), nil
 		}},
 		"interval_s": {0, func(env MacroEnv, _ []string) (string, error) {
 			return strconv.FormatInt(intervalSeconds(env), 10), nil
@@ -204,24 +204,9 @@ func MacroNames() []string {
 	return out
 }
 
-// fromMs and toMs are the _ms bounds. Without fromUnixTimestamp64Milli they
-// round inward to whole seconds, which is exact for DateTime columns: a
-// DateTime t satisfies t >= from_ms/1000 exactly when t >= ceil(from_ms/1000).
-func fromMs(env MacroEnv) string {
-	ms := env.From.UnixMilli()
-	if env.Milli {
-		return fmt.Sprintf("fromUnixTimestamp64Milli(toInt64(%d))", ms)
-	}
-	return fmt.Sprintf("toDateTime(%d)", int64(math.Ceil(float64(ms)/1000)))
-}
-
-func toMs(env MacroEnv) string {
-	ms := env.To.UnixMilli()
-	if env.Milli {
-		return fmt.Sprintf("fromUnixTimestamp64Milli(toInt64(%d))", ms)
-	}
-	return fmt.Sprintf("toDateTime(%d)", int64(math.Floor(float64(ms)/1000)))
-}
+// fromMs and toMs are the _ms bounds of the time range.
+func fromMs(env MacroEnv) string { return env.Dialect.MillisBound(env.From.UnixMilli(), true) }
+func toMs(env MacroEnv) string   { return env.Dialect.MillisBound(env.To.UnixMilli(), false) }
 
 func intervalSeconds(env MacroEnv) int64 { return max(int64(env.Interval/time.Second), 1) }
 func intervalMillis(env MacroEnv) int64  { return max(env.Interval.Milliseconds(), 1) }
@@ -277,7 +262,7 @@ func adHocFilters(env MacroEnv, a []string) (string, error) {
 }
 
 func adHocCondition(col string, f AdHocFilter) string {
-	col = "`" + col + "`"
+	col = dialect.Quote(col)
 	switch f.Operator {
 	case "=~":
 		return fmt.Sprintf("match(toString(%s), %s)", col, sqlString(f.Value))

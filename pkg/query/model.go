@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/kpiflow/kpiflow/pkg/jsonstrict"
 )
 
 // Query types handled by this package.
@@ -30,15 +32,15 @@ const (
 
 // FieldError is bad query input; Field is the JSON path of the offending
 // field, such as "filters[1].operator".
-type FieldError struct {
-	Field   string
-	Message string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+type FieldError = jsonstrict.FieldError
 
 func fieldErr(field, format string, args ...any) error {
-	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+	return jsonstrict.Errorf(field, format, args...)
+}
+
+// strictQuery is how query JSON's errors read.
+func strictQuery() jsonstrict.Options {
+	return jsonstrict.Options{Root: "query", Unknown: "unknown field"}
 }
 
 // Common holds the fields every query carries.
@@ -134,47 +136,7 @@ func decodeStrict(raw []byte, v any) error {
 	if err != nil {
 		return fieldErr("query", "re-encode: %v", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(clean))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
-	}
-	return nil
-}
-
-func decodeError(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		// Embedded Common's fields arrive as "Common.live".
-		field := strings.TrimPrefix(typeErr.Field, "Common.")
-		if field == "" {
-			field = "query"
-		}
-		return fieldErr(field, "expected %s, got a JSON %s", jsonKind(typeErr.Type.String()), typeErr.Value)
-	}
-	if msg, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return fieldErr(strings.Trim(msg, `"`), "unknown field")
-	}
-	var fe *FieldError
-	if errors.As(err, &fe) {
-		return fe
-	}
-	return fieldErr("query", "expected a JSON object: %v", err)
-}
-
-func jsonKind(goType string) string {
-	switch {
-	case goType == "string":
-		return "a string"
-	case goType == "bool":
-		return "a boolean"
-	case strings.HasPrefix(goType, "[]"):
-		return "a list"
-	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "float"):
-		return "a number"
-	default:
-		return "an object"
-	}
+	return jsonstrict.Decode(clean, v, strictQuery())
 }
 
 // StringOrList is a filter value: one string or a list of strings.

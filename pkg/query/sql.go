@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kpiflow/kpiflow/pkg/dialect"
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
 	"github.com/kpiflow/kpiflow/pkg/schema"
 )
@@ -39,7 +40,8 @@ func (w *sqlWriter) arg(v any) string {
 	return "?"
 }
 
-func q(ident string) string { return "`" + ident + "`" }
+// q quotes an identifier (dialect's one rule).
+func q(ident string) string { return dialect.Quote(ident) }
 
 func (w *sqlWriter) plan(p *plan.Plan) (string, error) {
 	var t plan.Table
@@ -65,8 +67,8 @@ func (w *sqlWriter) plan(p *plan.Plan) (string, error) {
 
 	var sel, group []string
 	if p.Bucket > 0 {
-		sel = append(sel, fmt.Sprintf("toDateTime(intDiv(toUInt32(%s), %d) * %d) AS `time`", q(p.TimeColumn), p.Bucket, p.Bucket))
-		group = append(group, "`time`")
+		sel = append(sel, dialect.Bucket(q(p.TimeColumn), p.Bucket)+" AS "+q(plan.TimeOutput))
+		group = append(group, q(plan.TimeOutput))
 	}
 	for _, g := range p.GroupBy {
 		e := w.ref(g.Column, g.LabelKey)

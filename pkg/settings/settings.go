@@ -2,7 +2,6 @@ package settings
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kpiflow/kpiflow/pkg/jsonstrict"
 	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
@@ -123,14 +123,9 @@ type jsonData struct {
 	RetentionDays     map[string]int  `json:"retentionDays"`
 }
 
-// FieldError is a setting that failed validation.
-type FieldError struct {
-	// Field is the setting's path as a user sees it, such as "jsonData.port".
-	Field   string
-	Message string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+// FieldError is a setting that failed validation; Field is the setting's
+// path as a user sees it, such as "jsonData.port".
+type FieldError = jsonstrict.FieldError
 
 // Errors is every FieldError found in one Parse call.
 type Errors []*FieldError
@@ -164,10 +159,10 @@ func Parse(raw []byte, secure map[string]string) (Settings, error) {
 	var jd jsonData
 	var errs Errors
 	if len(bytes.TrimSpace(raw)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&jd); err != nil {
-			return Settings{}, Errors{decodeError(err)}
+		if err := jsonstrict.Decode(raw, &jd, jsonstrict.Options{Root: "jsonData", Prefix: "jsonData.", Unknown: "unknown setting"}); err != nil {
+			var fe *FieldError
+			errors.As(err, &fe)
+			return Settings{}, Errors{fe}
 		}
 	}
 	s := Settings{
@@ -347,39 +342,6 @@ func inRange(field, unit string, v, lo, hi int, add func(string, string, ...any)
 
 func isPEM(s string) bool {
 	return strings.Contains(s, "-----BEGIN ")
-}
-
-func decodeError(err error) *FieldError {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		field := "jsonData"
-		if typeErr.Field != "" {
-			field += "." + typeErr.Field
-		}
-		return &FieldError{
-			Field:   field,
-			Message: fmt.Sprintf("expected %s, got a JSON %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value),
-		}
-	}
-	if msg, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return &FieldError{Field: "jsonData." + strings.Trim(msg, `"`), Message: "unknown setting"}
-	}
-	return &FieldError{Field: "jsonData", Message: "expected a JSON object: " + err.Error()}
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "int", "int64", "float64":
-		return "a number"
-	case "bool":
-		return "a boolean (true or false)"
-	case "slice":
-		return "a list"
-	case "map", "struct":
-		return "an object"
-	default:
-		return "a " + goKind
-	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -235,7 +235,7 @@ func ttlExpr(col string, days int) string {
 // rollup merges them.
 func (g ddlGen) rollupView(t schema.Table) string {
 	r := schema.KPIRollup()
-	sel := []string{g.d.Bucket(r.SourceTime, t.ResolutionSeconds) + " AS " + r.Time, strings.Join(r.Dimensions, ", ")}
+	sel := []string{dialect.Bucket(r.SourceTime, int64(t.ResolutionSeconds)) + " AS " + r.Time, strings.Join(r.Dimensions, ", ")}
 	for _, s := range r.States {
 		sel = append(sel, fmt.Sprintf("%s(%s) AS %s", s.Call("State"), strings.Join(s.Of, ", "), dialect.Quote(s.Column)))
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/kpiflow/kpiflow/pkg/dialect"
+
 	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
@@ -40,9 +42,9 @@ func (s *Store) InsertBatch(ctx context.Context, table string, columns []string,
 		if slices.Index(columns, c) != i {
 			return fmt.Errorf("insert into %s: column %q listed twice", table, c)
 		}
-		quoted[i] = quoteIdent(c)
+		quoted[i] = dialect.Quote(c)
 	}
-	query := fmt.Sprintf("INSERT INTO %s.%s (%s)", quoteIdent(s.settings.Database), quoteIdent(table), strings.Join(quoted, ", "))
+	query := fmt.Sprintf("INSERT INTO %s.%s (%s)", dialect.Quote(s.settings.Database), dialect.Quote(table), strings.Join(quoted, ", "))
 	batch, err := s.conn.PrepareBatch(ctx, query)
 	if err != nil {
 		return Classify(s.settings, fmt.Errorf("prepare insert into %s: %w", table, err))
@@ -55,11 +57,4 @@ func (s *Store) InsertBatch(ctx context.Context, table string, columns []string,
 		return Classify(s.settings, fmt.Errorf("send insert into %s: %w", table, err))
 	}
 	return nil
-}
-
-// quoteIdent back-quotes an identifier, escaping what needs it. Unlike
-// dialect.Quote it never panics: names reaching it come from settings, which
-// are validated, but a bug here must not take the plugin down.
-func quoteIdent(s string) string {
-	return "`" + strings.NewReplacer("\\", "\\\\", "`", "\\`").Replace(s) + "`"
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/kpiflow/kpiflow/pkg/dialect"
 	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
@@ -137,7 +138,7 @@ func (r migrationRecords) version() int {
 // readMigrations reads schema_migrations, which must exist.
 func (s *Store) readMigrations(ctx context.Context) (migrationRecords, error) {
 	rows, err := s.conn.Query(ctx, fmt.Sprintf(`SELECT version, any(name), toString(state), argMax(checksum, applied_at), min(applied_at)
-FROM %s.%s GROUP BY version, state ORDER BY version`, quoteIdent(s.settings.Database), quoteIdent(schema.TableSchemaMigrations)))
+FROM %s.%s GROUP BY version, state ORDER BY version`, dialect.Quote(s.settings.Database), dialect.Quote(schema.TableSchemaMigrations)))
 	if err != nil {
 		return nil, Classify(s.settings, fmt.Errorf("read schema_migrations: %w", err))
 	}

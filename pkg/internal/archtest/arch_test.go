@@ -16,7 +16,7 @@ const module = "github.com/kpiflow/kpiflow/pkg"
 // layer of each package; a package may import only lower layers. Packages not
 // listed (test helpers under internal/) are unconstrained.
 var layers = map[string]int{
-	"schema":   0,
+	"schema": 0, "jsonstrict": 0,
 	"settings": 1, "dialect": 1,
 	"store": 2, "query/plan": 2, "frames": 2, "ledger": 2, "forecast": 2, "demo": 2,
 	"ingest": 3, "query": 3, "optimizer": 3, "live": 3,
@@ -25,7 +25,7 @@ var layers = map[string]int{
 }
 
 // Packages that may import nothing from kpiflow at all.
-var leaves = []string{"schema", "frames", "ledger", "query/plan", "forecast"}
+var leaves = []string{"schema", "jsonstrict", "frames", "ledger", "query/plan", "forecast"}
 
 // Imports forbidden even where the layers would allow them.
 var forbidden = map[string][]string{

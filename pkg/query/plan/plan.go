@@ -41,6 +41,9 @@ const (
 	OpInColumnOf = "in column of" // Column IN (SELECT Ref.Column FROM Ref.Table [FINAL])
 )
 
+// TimeOutput is the output column holding a bucket's start.
+const TimeOutput = "time"
+
 // Plan is one SELECT: from a table (or a nested plan), within a time range, in
 // buckets, aggregated, filtered, grouped, ordered and limited.
 type Plan struct {
@@ -139,7 +142,7 @@ type Order struct {
 func (p *Plan) Outputs() []string {
 	var out []string
 	if p.Bucket > 0 {
-		out = append(out, "time")
+		out = append(out, TimeOutput)
 	}
 	for _, g := range p.GroupBy {
 		out = append(out, g.Alias)

@@ -120,7 +120,7 @@ func (p *Plan) validate(c Catalog, path string, depth int) (Table, error) {
 		return nil
 	}
 	if p.Bucket > 0 {
-		if err := addOut("bucket_s", "time", "DateTime"); err != nil {
+		if err := addOut("bucket_s", TimeOutput, "DateTime"); err != nil {
 			return Table{}, err
 		}
 	}
