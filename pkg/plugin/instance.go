@@ -12,6 +12,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 
 	"github.com/kpiflow/kpiflow/pkg/ingest"
+	"github.com/kpiflow/kpiflow/pkg/query"
 	"github.com/kpiflow/kpiflow/pkg/settings"
 	"github.com/kpiflow/kpiflow/pkg/store"
 )
@@ -34,6 +35,9 @@ type Instance struct {
 	schema *schemaJobs
 	// ingest writes ingest batches, serialised per stream (ingest.go, ledger.go).
 	ingest *ingest.Writer
+	// pipeline plans builder queries: the rewrite chain between a query's
+	// plan and its SQL (query_builder.go).
+	pipeline query.Pipeline
 }
 
 var (
@@ -46,7 +50,8 @@ var (
 // NewInstance is the SDK's instance factory: it parses the settings and opens
 // the pool (without connecting).
 func NewInstance(ctx context.Context, ds backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
-	inst := &Instance{logger: backend.Logger.With("datasource", ds.UID), schema: newSchemaJobs()}
+	inst := &Instance{logger: backend.Logger.With("datasource", ds.UID), schema: newSchemaJobs(),
+		pipeline: query.Pipeline{Rewriters: []query.Rewriter{query.RollupRewriter()}}}
 	s, err := settings.Parse(ds.JSONData, ds.DecryptedSecureJSONData)
 	if err != nil {
 		inst.settingsErr = err

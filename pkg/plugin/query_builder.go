@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
@@ -62,15 +63,31 @@ func (inst *Instance) queryBuilder(ctx context.Context, pc backend.PluginContext
 			return inst.clickhouseError(ctx, err)
 		}
 	}
-	built, err := parsed.Build(env)
-	if err != nil {
-		return badRequest(err)
+	// The server's catalog, read at most store.CatalogMaxAge ago; a table
+	// missing from it is looked for once more in a fresh read, so a schema
+	// migrated meanwhile is seen at once.
+	var prepared *query.Prepared
+	for _, maxAge := range []time.Duration{store.CatalogMaxAge, 0} {
+		stats, err := st.TableStats(ctx, maxAge)
+		if err != nil {
+			return inst.clickhouseError(ctx, fmt.Errorf("read the tables of the database: %w", err))
+		}
+		env.Catalog = query.ServerCatalog(stats)
+		prepared, err = inst.pipeline.Prepare(ctx, parsed, env)
+		var fe *query.FieldError
+		var missing *query.MissingTableError
+		switch {
+		case errors.As(err, &missing) && maxAge > 0:
+			continue
+		case errors.As(err, &fe), errors.As(err, &missing):
+			return badRequest(err)
+		case err != nil:
+			// Our own plans must validate: a failure here is a kpiflow bug.
+			return backend.ErrorResponseWithErrorSource(backend.PluginError(fmt.Errorf("plan the %s query: %w", queryType, err)))
+		}
+		break
 	}
-	sql, args, err := query.SQL(built.Plan, query.Catalog())
-	if err != nil {
-		// Our own plans must validate: a failure here is a kpiflow bug.
-		return backend.ErrorResponseWithErrorSource(backend.PluginError(fmt.Errorf("plan the %s query: %w", queryType, err)))
-	}
+	sql, args := prepared.SQL, prepared.Args
 	rq, err := inst.startQuery(ctx, st, pc, true, sql, args...)
 	if err != nil {
 		return inst.clickhouseError(ctx, fmt.Errorf("run the %s query: %w", queryType, err))
@@ -86,7 +103,7 @@ func (inst *Instance) queryBuilder(ctx context.Context, pc backend.PluginContext
 		}
 		return inst.clickhouseError(ctx, fmt.Errorf("read the %s result: %w", queryType, err))
 	}
-	out, err := built.Shape(res)
+	out, err := prepared.Shape(res)
 	if err != nil {
 		return backend.ErrorResponseWithErrorSource(backend.PluginError(fmt.Errorf("shape the %s result: %w", queryType, err)))
 	}
@@ -100,7 +117,7 @@ func (inst *Instance) queryBuilder(ctx context.Context, pc backend.PluginContext
 		// Notices go on the first frame only, so a panel with many series
 		// does not repeat them once per series.
 		if i == 0 {
-			for _, n := range built.Notices {
+			for _, n := range prepared.Notices {
 				f.Meta.Notices = append(f.Meta.Notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: n})
 			}
 			f.Meta.Notices = append(f.Meta.Notices, readNotices...)

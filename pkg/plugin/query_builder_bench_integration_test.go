@@ -13,10 +13,11 @@ import (
 	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
 	"github.com/kpiflow/kpiflow/pkg/query"
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // BenchmarkKPIRollupChoice runs one kpi query (avg per service and hour over
-// 30 days) as planned (ChooseKPISource picks kpi_rollup_1h) and, as the
+// 30 days) as planned (the RollupRewriter picks kpi_rollup_1h) and, as the
 // baseline in the same run, the same plan on kpi_samples, and reports the
 // raw/rollup time ratio. Both answers are checked equal first.
 //
@@ -27,8 +28,8 @@ func BenchmarkKPIRollupChoice(b *testing.B) {
 	defer cancel()
 	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	ds := demo.Generate(demo.Options{Seed: 3, Days: 30, Teams: 4, Now: now, KPIInterval: time.Minute})
-	cols := []string{"ts", "metric", "value", "team", "project", "service", "environment", "source",
-		"label_keys", "label_values", "event_id", "batch_id"}
+	kpi, _ := schema.Lookup(schema.TableKPISamples)
+	cols := kpi.InsertColumns()
 	const chunk = 100_000
 	for lo := 0; lo < len(ds.KPI); lo += chunk {
 		hi := min(lo+chunk, len(ds.KPI))
@@ -48,7 +49,8 @@ func BenchmarkKPIRollupChoice(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	built, err := q.Build(query.Env{From: now.Add(-30 * 24 * time.Hour), To: now, Interval: time.Hour})
+	built, err := query.Pipeline{Rewriters: []query.Rewriter{query.RollupRewriter()}}.Prepare(ctx, q,
+		query.Env{From: now.Add(-30 * 24 * time.Hour), To: now, Interval: time.Hour, Catalog: query.Catalog()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -14,8 +15,11 @@ import (
 func testEnv() Env {
 	to := time.Date(2026, 11, 20, 12, 34, 56, 0, time.UTC)
 	return Env{From: to.Add(-6 * time.Hour), To: to, Interval: time.Minute, MaxRows: 1000,
-		TeamParents: map[string]string{"org": "", "a": "org", "a1": "a", "b": "org"}}
+		TeamParents: map[string]string{"org": "", "a": "org", "a1": "a", "b": "org"}, Catalog: Catalog()}
 }
+
+// pipeline is the plugin's: the rollup choice, then nothing else.
+func pipeline() Pipeline { return Pipeline{Rewriters: []Rewriter{RollupRewriter()}} }
 
 func TestParseRejectsBadInputNamingTheField(t *testing.T) {
 	cases := []struct {
@@ -101,7 +105,7 @@ func TestChooseKPISource(t *testing.T) {
 			require.NoError(t, err)
 			env := testEnv()
 			env.Interval = c.interval
-			b, err := q.Build(env)
+			b, err := pipeline().Prepare(context.Background(), q, env)
 			require.NoError(t, err)
 			require.Equal(t, c.table, b.Plan.Source)
 			require.Contains(t, b.Notices[0], c.table)
@@ -223,7 +227,7 @@ func TestBucketFollowsMaxDataPoints(t *testing.T) {
 	require.NoError(t, err)
 	env := testEnv() // 6h range
 	env.Interval, env.MaxDataPoints = time.Second, 100
-	b, err := q.Build(env)
+	b, err := pipeline().Prepare(context.Background(), q, env)
 	require.NoError(t, err)
 	// 21600 s / 100 points = 216 s, rounded up to 5m: the 1m rollup answers.
 	require.Equal(t, int64(300), b.Plan.Bucket)
@@ -231,7 +235,7 @@ func TestBucketFollowsMaxDataPoints(t *testing.T) {
 
 	q, err = Parse("kpi", []byte(`{"metrics":["m"],"aggregation":"avg","interval":"10s"}`))
 	require.NoError(t, err)
-	b, err = q.Build(env)
+	b, err = pipeline().Prepare(context.Background(), q, env)
 	require.NoError(t, err)
 	require.Equal(t, int64(10), b.Plan.Bucket, "an explicit interval wins")
 }

@@ -34,3 +34,22 @@ func Catalog() plan.Catalog {
 	}
 	return c
 }
+
+// ServerCatalog is Catalog narrowed to the tables the server has, each with
+// the row count and time bounds the server reported (statistics for the
+// rewrite steps).
+//
+//	stats, err := st.TableStats(ctx, 30*time.Second) // st *store.Store
+//	env.Catalog = query.ServerCatalog(stats)
+func ServerCatalog(stats []schema.TableStats) plan.Catalog {
+	var out plan.Catalog
+	for _, t := range Catalog().Tables {
+		i := slices.IndexFunc(stats, func(s schema.TableStats) bool { return s.Table == t.Name })
+		if i < 0 {
+			continue
+		}
+		t.Rows, t.MinTS, t.MaxTS = stats[i].Rows, stats[i].MinTS, stats[i].MaxTS
+		out.Tables = append(out.Tables, t)
+	}
+	return out
+}

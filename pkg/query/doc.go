@@ -1,20 +1,34 @@
 // Package query turns kpiflow's builder queries (queryType kpi, dora and
-// taskflow) into structured plans, plans into SQL with bound arguments, and
-// result frames into the frames Grafana shows. It also holds the raw `sql`
-// queryType's parsing and macros (macros.go).
+// taskflow) into SQL through an explicit pipeline, and result frames into the
+// frames Grafana shows. It also holds the raw `sql` queryType's parsing and
+// macros (macros.go).
 //
-//	q, err := query.Parse("kpi", rawJSON)         // strict: unknown fields and bad values name the field
-//	b, err := q.Build(query.Env{From: f, To: t, Interval: i, MaxRows: n})
-//	err = b.Plan.Validate(query.Catalog())        // an optimizer's output passes here too,
-//	err = plan.CheckRewrite(&before, &after)      // with the rewrite rules
-//	sql, args, err := query.SQL(b.Plan, query.Catalog())
-//	frames, err := b.Shape(resultFrame)           // long result → Grafana frames
+//	q, err := query.Parse("kpi", rawJSON)                    // 1. parse: strict, errors name the field
+//	env := query.Env{From: f, To: t, Interval: i, MaxRows: n,
+//		Catalog: query.ServerCatalog(stats)}                 // the tables the server has (store.TableStats)
+//	pl := query.Pipeline{Rewriters: []query.Rewriter{query.RollupRewriter()}}
+//	pq, err := pl.Prepare(ctx, q, env)                       // 2. plan, 3. rewrite chain, 4. validate, 5. SQL
+//	rows := run(pq.SQL, pq.Args...)                          // the caller runs it (store.Query)
+//	frames, err := pq.Shape(resultFrame)                     // long result → Grafana frames
+//
+// # The pipeline
+//
+//   - Parse reads the JSON into a Query (KPIQuery, DORAQuery, TaskflowQuery).
+//   - Query.Build plans it on the raw tables (package plan): no table choice,
+//     no SQL.
+//   - Each Rewriter of the chain may move the plan (RollupRewriter picks a
+//     rollup; the optimizer's WASM modules come after it). Every rewrite is
+//     checked with plan.Validate and plan.CheckRewrite; one that fails is
+//     skipped with a notice and the plan it had goes on.
+//   - The final plan is validated against env.Catalog and written as one
+//     SELECT (SQL) with every value a bound argument.
 //
 // # Notes
 //
 // query never imports store: it returns SQL text and arguments, and the
-// plugin runs them. Identifiers in the SQL come only from a validated plan
-// and the catalog; every value from a query is a bound `?` argument. Numbers
-// that shape the SQL (bucket widths, quantile levels) come from the plan after
-// validation and are formatted, not spliced from user text.
+// caller runs them. Identifiers in the SQL come only from a validated plan
+// and the catalog, quoted by dialect.Quote; every value from a query is a
+// bound `?` argument. Numbers that shape the SQL (bucket widths, quantile
+// levels) come from the plan after validation and are formatted, not spliced
+// from user text.
 package query

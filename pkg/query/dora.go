@@ -95,21 +95,21 @@ func (q *DORAQuery) Build(env Env) (*Built, error) {
 	}
 	var p plan.Plan
 	var notices []string
-	prodFilter := plan.Filter{Column: "environment", Op: plan.OpEq, Values: []any{envName}}
+	prodFilter := plan.Filter{Column: "environment", Op: plan.OpEq, Values: plan.Strings(envName)}
 	switch q.Metric {
 	case DeploymentFrequency:
 		p = plan.Plan{Source: schema.TableDeployments, TimeColumn: "finished_at",
-			Filters:      []plan.Filter{prodFilter, {Column: "result", Op: plan.OpEq, Values: []any{schema.ResultSuccess}}},
+			Filters:      []plan.Filter{prodFilter, {Column: "result", Op: plan.OpEq, Values: plan.Strings(schema.ResultSuccess)}},
 			Aggregations: []plan.Aggregation{{Func: plan.FuncUniqDays, Column: "finished_at", Alias: "value"}}}
 		notices = append(notices, fmt.Sprintf("Deployment frequency: distinct UTC days with at least one successful deployment to %q.", envName))
 	case LeadTime:
 		p = plan.Plan{Source: schema.TableDeployments, TimeColumn: "finished_at",
-			Filters:      []plan.Filter{prodFilter, {Column: "result", Op: plan.OpEq, Values: []any{schema.ResultSuccess}}},
+			Filters:      []plan.Filter{prodFilter, {Column: "result", Op: plan.OpEq, Values: plan.Strings(schema.ResultSuccess)}},
 			Aggregations: []plan.Aggregation{{Func: plan.FuncMedian, Column: "finished_at", Minus: "first_commit_at", Alias: "value"}}}
 		notices = append(notices, fmt.Sprintf("Lead time: median of finished_at − first_commit_at (seconds) over successful deployments to %q; values ≤ 0 and missing first commits are ignored.", envName))
 	case ChangeFailureRate:
 		p = plan.Plan{Source: schema.TableDeployments, TimeColumn: "finished_at",
-			Filters: []plan.Filter{prodFilter, {Column: "result", Op: plan.OpIn, Values: []any{schema.ResultSuccess, schema.ResultFailure, schema.ResultRollback}}},
+			Filters: []plan.Filter{prodFilter, {Column: "result", Op: plan.OpIn, Values: plan.Strings(schema.ResultSuccess, schema.ResultFailure, schema.ResultRollback)}},
 			Aggregations: []plan.Aggregation{{Func: plan.FuncFraction, Alias: "value", Where: []plan.Filter{{
 				Column: "deployment_id", Op: plan.OpInColumnOf, Ref: &plan.ColumnRef{Table: schema.TableIncidents, Column: "caused_by_deployment"}}}}}}
 		notices = append(notices, fmt.Sprintf("Change failure rate: deployments to %q named by an incident's caused_by_deployment, over all deployments to %q (success, failure or rollback; cancelled ones are left out).", envName, envName))

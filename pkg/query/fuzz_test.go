@@ -1,11 +1,13 @@
 package query
 
 import (
+	"context"
+	"errors"
 	"testing"
 )
 
-// FuzzParseQuery: parsing never panics, and every accepted query builds a
-// plan that Validate accepts and the SQL builder writes.
+// FuzzParseQuery: parsing never panics, and every accepted query goes through
+// the pipeline (build, rewrite, validate, SQL) or is refused as bad input.
 func FuzzParseQuery(f *testing.F) {
 	seeds := []struct{ typ, body string }{
 		{"kpi", `{"metrics":["m"],"aggregation":"avg"}`},
@@ -23,21 +25,21 @@ func FuzzParseQuery(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s.typ, []byte(s.body))
 	}
-	c := Catalog()
 	f.Fuzz(func(t *testing.T, typ string, body []byte) {
 		q, err := Parse(typ, body)
 		if err != nil {
 			return
 		}
-		b, err := q.Build(testEnv())
-		if err != nil {
+		pq, err := pipeline().Prepare(context.Background(), q, testEnv())
+		var fe *FieldError
+		if errors.As(err, &fe) {
 			return
 		}
-		if err := b.Plan.Validate(c); err != nil {
-			t.Fatalf("accepted %s query %s built an invalid plan: %v", typ, body, err)
+		if err != nil {
+			t.Fatalf("accepted %s query %s: %v", typ, body, err)
 		}
-		if _, _, err := SQL(b.Plan, c); err != nil {
-			t.Fatalf("accepted %s query %s: SQL: %v", typ, body, err)
+		if err := pq.Plan.Validate(testEnv().Catalog); err != nil {
+			t.Fatalf("accepted %s query %s planned an invalid plan: %v", typ, body, err)
 		}
 	})
 }

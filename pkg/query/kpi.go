@@ -209,11 +209,7 @@ func checkFilters(field string, fs []Filter, labels bool) error {
 
 func planFilter(f Filter) plan.Filter {
 	col, lk, _ := filterKeyOK(f.Key)
-	vals := make([]any, len(f.Value))
-	for i, v := range f.Value {
-		vals[i] = v
-	}
-	return plan.Filter{Column: col, LabelKey: lk, Op: f.Operator, Values: vals}
+	return plan.Filter{Column: col, LabelKey: lk, Op: f.Operator, Values: plan.Strings(f.Value...)}
 }
 
 // NeedsTeamTree reports whether Build reads Env.TeamParents.
@@ -226,8 +222,8 @@ func (q *KPIQuery) NeedsTeamTree() bool {
 	return false
 }
 
-// Build plans the query on kpi_samples, then lets ChooseKPISource move it
-// to the coarsest rollup that answers it.
+// Build plans the query on kpi_samples; the pipeline's RollupRewriter then
+// moves it to the coarsest rollup that answers it.
 func (q *KPIQuery) Build(env Env) (*Built, error) {
 	var explicit time.Duration
 	if q.Interval != "" {
@@ -244,12 +240,7 @@ func (q *KPIQuery) Build(env Env) (*Built, error) {
 		Aggregations: []plan.Aggregation{agg},
 		GroupBy:      []plan.GroupKey{{Column: "metric", Alias: "metric"}},
 	}
-	metrics := sortedUnique(q.Metrics)
-	mv := make([]any, len(metrics))
-	for i, m := range metrics {
-		mv[i] = m
-	}
-	p.Filters = append(p.Filters, plan.Filter{Column: "metric", Op: plan.OpIn, Values: mv})
+	p.Filters = append(p.Filters, plan.Filter{Column: "metric", Op: plan.OpIn, Values: plan.Strings(sortedUnique(q.Metrics)...)})
 	names := map[string]string{"metric": "metric"}
 	for i, g := range q.GroupBy {
 		kg, _ := parseKPIGroup(g)
@@ -285,8 +276,7 @@ func (q *KPIQuery) Build(env Env) (*Built, error) {
 	if env.MaxRows > 0 {
 		p.Limit = env.MaxRows + 1
 	}
-	chosen, note := ChooseKPISource(p, Catalog())
-	b := &Built{Plan: chosen, Notices: []string{note}}
+	b := &Built{Plan: p}
 	format := q.Format
 	b.shape = func(res *data.Frame) (data.Frames, error) {
 		if format == FormatTable {
@@ -321,8 +311,8 @@ func alignRange(env Env, bucket int64) (int64, int64) {
 //
 // # Notes
 //
-// The WASM optimizer issue moves this choice into the built-in module; until
-// then it is plain Go so the rule is tested the same way.
+// It runs as the first step of the rewrite chain (RollupRewriter); the WASM
+// optimizer's built-in module makes the same choice after it.
 func ChooseKPISource(p plan.Plan, c plan.Catalog) (plan.Plan, string) {
 	r := schema.KPIRollup()
 	if p.Source != r.Source {

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kpiflow/kpiflow/pkg/jsonstrict"
+	"github.com/kpiflow/kpiflow/pkg/query/plan"
 )
 
 // Query types handled by this package.
@@ -82,6 +83,9 @@ type Env struct {
 	// TeamParents maps a team to its parent ("" for a root), for teamLevel
 	// groupings. Only read when NeedsTeamTree reports true.
 	TeamParents map[string]string
+	// Catalog is the tables the server has (ServerCatalog): plans are
+	// rewritten and validated against it.
+	Catalog plan.Catalog
 }
 
 // Parse reads a query of queryType from Grafana's query JSON, strictly:

@@ -12,23 +12,15 @@ import (
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
 )
 
-// Built is a planned query: the plan to run and how to turn its result into
-// the frames Grafana gets.
+// Built is a builder's output: the plan on the raw tables, its notices and
+// how to turn the result into the frames Grafana gets. Pipeline.Prepare
+// takes it from there.
 type Built struct {
 	Plan plan.Plan
 	// Notices are sentences for the frames' notices (the table chosen and why,
 	// approximations, definitions applied).
 	Notices []string
 	shape   func(res *data.Frame) (data.Frames, error)
-}
-
-// Shape turns the plan's result, read as one long frame whose fields are
-// named after the plan's outputs, into the frames for Grafana.
-func (b *Built) Shape(res *data.Frame) (data.Frames, error) {
-	if res == nil {
-		return nil, fmt.Errorf("shape result: no frame")
-	}
-	return b.shape(res)
 }
 
 // column finds a result field by name.

@@ -149,19 +149,26 @@ func isDateTimeCol(t plan.Table, col string) bool {
 
 func (w *sqlWriter) filter(t plan.Table, f plan.Filter) string {
 	col := w.ref(f.Column, f.LabelKey)
-	val := func(v any) string {
-		if f.Column != "" && isDateTimeCol(t, f.Column) {
-			return "toDateTime(" + w.arg(v) + ")"
+	dateTime := f.Column != "" && isDateTimeCol(t, f.Column)
+	// val binds a value as the column's type: Unix seconds for DateTime
+	// columns (Validate made them whole), float64 for other numbers.
+	val := func(v plan.Value) string {
+		if s, ok := v.AsString(); ok {
+			return w.arg(s)
 		}
-		return w.arg(v)
+		n, _ := v.AsNumber()
+		if dateTime {
+			return "toDateTime(" + w.arg(int64(n)) + ")"
+		}
+		return w.arg(n)
 	}
 	switch f.Op {
 	case plan.OpEq, plan.OpNe, plan.OpLt, plan.OpLe, plan.OpGt, plan.OpGe:
 		return col + " " + f.Op + " " + val(f.Values[0])
 	case plan.OpMatch:
-		return "match(" + col + ", " + w.arg(f.Values[0]) + ")"
+		return "match(" + col + ", " + val(f.Values[0]) + ")"
 	case plan.OpNotMatch:
-		return "NOT match(" + col + ", " + w.arg(f.Values[0]) + ")"
+		return "NOT match(" + col + ", " + val(f.Values[0]) + ")"
 	case plan.OpIn, plan.OpNotIn:
 		ph := make([]string, len(f.Values))
 		for i, v := range f.Values {

@@ -73,11 +73,7 @@ func (q *TaskflowQuery) scope() []plan.Filter {
 		if len(xs) == 0 {
 			return
 		}
-		vals := make([]any, 0, len(xs))
-		for _, x := range sortedUnique(xs) {
-			vals = append(vals, x)
-		}
-		fs = append(fs, plan.Filter{Column: col, Op: plan.OpIn, Values: vals})
+		fs = append(fs, plan.Filter{Column: col, Op: plan.OpIn, Values: plan.Strings(sortedUnique(xs)...)})
 	}
 	add("team", q.Teams)
 	add("project", q.Projects)
@@ -137,7 +133,7 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 		b.shape = func(res *data.Frame) (data.Frames, error) { return cfdFrame(res, first, last) }
 	case ViewWIP:
 		b.Plan = plan.Plan{Source: schema.TableTasksCurrent,
-			Filters:      append(q.scope(), plan.Filter{Column: "state_category", Op: plan.OpIn, Values: []any{schema.CategoryTodo, schema.CategoryInProgress}}),
+			Filters:      append(q.scope(), plan.Filter{Column: "state_category", Op: plan.OpIn, Values: plan.Strings(schema.CategoryTodo, schema.CategoryInProgress)}),
 			GroupBy:      []plan.GroupKey{{Column: "state_category", Alias: "state_category"}, {Column: "state", Alias: "state"}},
 			Aggregations: []plan.Aggregation{{Func: plan.FuncCount, Alias: "tasks"}},
 			OrderBy:      []plan.Order{{Column: "state_category"}, {Column: "state"}}, Limit: limit}
@@ -152,7 +148,7 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 			return nil, err
 		}
 		inner := plan.Plan{Source: schema.TableTaskEvents, TimeColumn: "ts", TimeRange: plan.TimeRange{To: last + day},
-			Filters:      append(q.scope(), plan.Filter{Column: "state_category", Op: plan.OpEq, Values: []any{schema.CategoryDone}}),
+			Filters:      append(q.scope(), plan.Filter{Column: "state_category", Op: plan.OpEq, Values: plan.Strings(schema.CategoryDone)}),
 			GroupBy:      []plan.GroupKey{{Column: "task_id", Alias: "task_id"}},
 			Aggregations: []plan.Aggregation{{Func: plan.FuncMin, Column: "ts", Alias: "done_at"}}}
 		b.Plan = plan.Plan{From: &inner, TimeColumn: "done_at", TimeRange: plan.TimeRange{From: first, To: last + day},
@@ -168,11 +164,11 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 		inner := plan.Plan{Source: schema.TableTaskEvents, TimeColumn: "ts", TimeRange: plan.TimeRange{To: to},
 			Filters: q.scope(), GroupBy: []plan.GroupKey{{Column: "task_id", Alias: "task_id"}},
 			Aggregations: []plan.Aggregation{
-				{Func: plan.FuncMin, Column: "ts", Alias: "started", Where: []plan.Filter{{Column: "state_category", Op: plan.OpEq, Values: []any{schema.CategoryInProgress}}}},
-				{Func: plan.FuncMin, Column: "ts", Alias: "finished", Where: []plan.Filter{{Column: "state_category", Op: plan.OpEq, Values: []any{schema.CategoryDone}}}},
+				{Func: plan.FuncMin, Column: "ts", Alias: "started", Where: []plan.Filter{{Column: "state_category", Op: plan.OpEq, Values: plan.Strings(schema.CategoryInProgress)}}},
+				{Func: plan.FuncMin, Column: "ts", Alias: "finished", Where: []plan.Filter{{Column: "state_category", Op: plan.OpEq, Values: plan.Strings(schema.CategoryDone)}}},
 			}}
 		outer := plan.Plan{From: &inner, TimeColumn: "finished", TimeRange: plan.TimeRange{From: max(env.From.Unix(), 1), To: to},
-			Filters:      []plan.Filter{{Column: "started", Op: plan.OpGt, Values: []any{int64(0)}}},
+			Filters:      []plan.Filter{{Column: "started", Op: plan.OpGt, Values: []plan.Value{plan.Number(0)}}},
 			Aggregations: []plan.Aggregation{{Func: plan.FuncCount, Column: "finished", Minus: "started", Alias: "tasks"}}}
 		for _, p := range ps {
 			outer.Aggregations = append(outer.Aggregations, plan.Aggregation{Func: plan.FuncQuantile, Column: "finished", Minus: "started",
@@ -191,10 +187,10 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 				{Func: plan.FuncLast, Column: "team", Alias: "cur_team"},
 				{Func: plan.FuncLast, Column: "project", Alias: "cur_project"},
 				{Func: plan.FuncLast, Column: "assignee", Alias: "cur_assignee"},
-				{Func: plan.FuncMin, Column: "ts", Alias: "started", Where: []plan.Filter{{Column: "state_category", Op: plan.OpEq, Values: []any{schema.CategoryInProgress}}}},
+				{Func: plan.FuncMin, Column: "ts", Alias: "started", Where: []plan.Filter{{Column: "state_category", Op: plan.OpEq, Values: plan.Strings(schema.CategoryInProgress)}}},
 			}}
 		b.Plan = plan.Plan{From: &inner,
-			Filters: []plan.Filter{{Column: "cur_category", Op: plan.OpEq, Values: []any{schema.CategoryInProgress}}},
+			Filters: []plan.Filter{{Column: "cur_category", Op: plan.OpEq, Values: plan.Strings(schema.CategoryInProgress)}},
 			Columns: []string{"task_id", "cur_title", "cur_team", "cur_project", "cur_state", "cur_assignee", "started"},
 			OrderBy: []plan.Order{{Column: "started"}, {Column: "task_id"}}, Limit: limit}
 		b.Notices = []string{"Aging: tasks in progress at the end of the range, with the time since their first in_progress event."}

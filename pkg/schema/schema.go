@@ -167,3 +167,13 @@ func enumType(values []string) string {
 	}
 	return "Enum8(" + strings.Join(parts, ", ") + ")"
 }
+
+// TableStats is what the server reports about one of kpiflow's tables
+// (store reads it; the planner's catalog carries it to optimizer modules):
+// that the table exists, how many rows it holds and the time span of its
+// rows in Unix seconds (0 when the server does not know it).
+type TableStats struct {
+	Table        string
+	Rows         uint64
+	MinTS, MaxTS int64
+}

@@ -147,10 +147,14 @@ func (g ddlGen) qualified(name string) string {
 	return dialect.Quote(g.db) + "." + dialect.Quote(name)
 }
 
+// localSuffix names the replicated table holding a table's rows on each
+// node in cluster mode (the plain name is the Distributed table).
+const localSuffix = "_local"
+
 // storage is the table that holds the rows: name_local in cluster mode.
 func (g ddlGen) storage(name string) string {
 	if g.cluster != "" {
-		return name + "_local"
+		return name + localSuffix
 	}
 	return name
 }

@@ -46,6 +46,7 @@ type MigrateResult struct {
 // Concurrent Migrate calls are safe for the same reason, but callers in one
 // process should serialise them to avoid doing the work twice.
 func (s *Store) Migrate(ctx context.Context) (MigrateResult, error) {
+	defer s.forgetStats()
 	d, err := s.Dialect(ctx)
 	if err != nil {
 		return MigrateResult{}, err

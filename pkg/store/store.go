@@ -24,6 +24,7 @@ type Store struct {
 
 	mu      sync.Mutex
 	dialect *dialect.Dialect
+	stats   statsCache
 }
 
 // Open creates the pool. It does not connect: the first call that needs the

@@ -1,5 +1,7 @@
 package plan
 
+import "slices"
+
 // Aggregation functions a plan may ask for. Their meaning is fixed here; the
 // SQL builder spells each one for raw tables and for rollups.
 const (
@@ -103,7 +105,7 @@ type Filter struct {
 	// Values are strings or numbers (JSON scalars); DateTime columns take
 	// Unix seconds. One value except for in/not in (any number, at least one)
 	// and is null/is not null/in column of (none).
-	Values []any `json:"values,omitempty"`
+	Values []Value `json:"values,omitempty"`
 	// Ref names the table column of OpInColumnOf.
 	Ref *ColumnRef `json:"ref,omitempty"`
 }
@@ -150,6 +152,34 @@ func (p *Plan) Outputs() []string {
 	out = append(out, p.Columns...)
 	for _, a := range p.Aggregations {
 		out = append(out, a.Alias)
+	}
+	return out
+}
+
+// Tables lists the catalog tables the plan reads (its source, nested plans'
+// sources and the tables "in column of" filters name), each once, in the
+// order they appear.
+func (p *Plan) Tables() []string {
+	var out []string
+	add := func(t string) {
+		if t != "" && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	var filters func(fs []Filter)
+	filters = func(fs []Filter) {
+		for _, f := range fs {
+			if f.Ref != nil {
+				add(f.Ref.Table)
+			}
+		}
+	}
+	for cur := p; cur != nil; cur = cur.From {
+		add(cur.Source)
+		filters(cur.Filters)
+		for _, a := range cur.Aggregations {
+			filters(a.Where)
+		}
 	}
 	return out
 }

@@ -21,9 +21,9 @@ func TestCheckRewrite(t *testing.T) {
 		"unchanged":    func(p *Plan) {},
 		"rollup":       func(p *Plan) { p.Source, p.TimeColumn = "roll_1h", "bucket" },
 		"narrower":     func(p *Plan) { p.TimeRange.From += 60; p.Limit = 5 },
-		"extra filter": func(p *Plan) { p.Filters = append(p.Filters, Filter{Column: "team", Op: OpNe, Values: []any{"x"}}) },
+		"extra filter": func(p *Plan) { p.Filters = append(p.Filters, Filter{Column: "team", Op: OpNe, Values: Strings("x")}) },
 		"filters reordered": func(p *Plan) {
-			p.Filters = append([]Filter{{Column: "metric", Op: OpEq, Values: []any{"m"}}}, p.Filters...)
+			p.Filters = append([]Filter{{Column: "metric", Op: OpEq, Values: Strings("m")}}, p.Filters...)
 		},
 	}
 	for name, mod := range ok {
@@ -40,7 +40,7 @@ func TestCheckRewrite(t *testing.T) {
 		"wider from":      {func(p *Plan) { p.TimeRange.From -= 60 }, "time_range.from"},
 		"open to":         {func(p *Plan) { p.TimeRange.To = 0 }, "time_range.to"},
 		"dropped filter":  {func(p *Plan) { p.Filters = nil }, "filters[0]"},
-		"changed filter":  {func(p *Plan) { p.Filters[0].Values = []any{"a"} }, "filters[0]"},
+		"changed filter":  {func(p *Plan) { p.Filters[0].Values = Strings("a") }, "filters[0]"},
 		"raised limit":    {func(p *Plan) { p.Limit = 0 }, "limit"},
 		"other bucket":    {func(p *Plan) { p.Bucket = 120 }, "bucket_s"},
 		"other aggregate": {func(p *Plan) { p.Aggregations[0].Func = FuncMax }, "aggregations"},

@@ -12,6 +12,9 @@ const (
 	MaxFilterValues = 10_000
 	MaxBucket       = 10 * 366 * 86400
 	maxNesting      = 3
+	// maxUnixSeconds bounds a DateTime value (about the year 2106, where
+	// DateTime ends).
+	maxUnixSeconds = 1 << 32
 )
 
 var aliasRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
@@ -318,10 +321,11 @@ func checkFilter(c Catalog, t Table, f Filter, path string) error {
 		if n != 1 {
 			return errf(path+".values", "%q takes exactly one value", f.Op)
 		}
-		if _, ok := f.Values[0].(string); !ok {
+		re, ok := f.Values[0].AsString()
+		if !ok {
 			return errf(path+".values", "%q takes a regular expression string", f.Op)
 		}
-		if _, err := regexp.Compile(f.Values[0].(string)); err != nil {
+		if _, err := regexp.Compile(re); err != nil {
 			return errf(path+".values", "bad regular expression: %v", err)
 		}
 		if typ != "String" && !strings.HasPrefix(typ, "Enum") {
@@ -364,36 +368,24 @@ func checkFilter(c Catalog, t Table, f Filter, path string) error {
 	}
 	for i, v := range f.Values {
 		vp := fmt.Sprintf("%s.values[%d]", path, i)
-		switch x := v.(type) {
-		case string:
+		if x, ok := v.AsString(); ok {
 			if isNumeric(typ) || isDateTime(typ) {
 				return errf(vp, "%s is %s: expected a number", f.Column, typ)
 			}
 			if len(x) > 4096 {
 				return errf(vp, "longer than 4096 bytes")
 			}
-		case float64, int64, int:
-			if !isNumeric(typ) && !isDateTime(typ) {
-				return errf(vp, "%s is %s: expected a string", f.Column, typ)
-			}
-			if fv := toFloat(x); math.IsNaN(fv) || math.IsInf(fv, 0) {
-				return errf(vp, "not a finite number")
-			}
-		default:
-			return errf(vp, "expected a string or a number, got %T", v)
+			continue
+		}
+		n, _ := v.AsNumber()
+		switch {
+		case !isNumeric(typ) && !isDateTime(typ):
+			return errf(vp, "%s is %s: expected a string", f.Column, typ)
+		case math.IsNaN(n) || math.IsInf(n, 0):
+			return errf(vp, "not a finite number")
+		case isDateTime(typ) && (n != math.Trunc(n) || math.Abs(n) > maxUnixSeconds):
+			return errf(vp, "%s is %s: expected whole Unix seconds", f.Column, typ)
 		}
 	}
 	return nil
-}
-
-func toFloat(v any) float64 {
-	switch x := v.(type) {
-	case float64:
-		return x
-	case int64:
-		return float64(x)
-	case int:
-		return float64(x)
-	}
-	return math.NaN()
 }

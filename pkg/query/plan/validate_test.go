@@ -2,6 +2,7 @@ package plan
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 
@@ -23,7 +24,7 @@ func base() Plan {
 	return Plan{Source: "samples", TimeColumn: "ts", TimeRange: TimeRange{From: 3600, To: 7200}, Bucket: 60,
 		Aggregations: []Aggregation{{Func: FuncAvg, Column: "value", Alias: "v"}},
 		GroupBy:      []GroupKey{{Column: "metric", Alias: "metric"}},
-		Filters:      []Filter{{Column: "team", Op: OpIn, Values: []any{"a", "b"}}},
+		Filters:      []Filter{{Column: "team", Op: OpIn, Values: Strings("a", "b")}},
 		OrderBy:      []Order{{Column: "time"}}, Limit: 10}
 }
 
@@ -53,7 +54,7 @@ func TestValidateAcceptsGoodPlans(t *testing.T) {
 		},
 		"null check": func(p *Plan) { p.Filters = append(p.Filters, Filter{Column: "opt", Op: OpIsNotNull}) },
 		"time compare": func(p *Plan) {
-			p.Filters = append(p.Filters, Filter{Column: "ts", Op: OpGt, Values: []any{float64(5)}})
+			p.Filters = append(p.Filters, Filter{Column: "ts", Op: OpGt, Values: []Value{Number(5)}})
 		},
 	}
 	for name, mod := range good {
@@ -87,9 +88,12 @@ func TestValidateRejects(t *testing.T) {
 		{"duplicate alias", func(p *Plan) { p.Aggregations[0].Alias = "metric" }, "plan.aggregations[0].alias"},
 		{"unknown op", func(p *Plan) { p.Filters[0].Op = "LIKE" }, "plan.filters[0].op"},
 		{"no values", func(p *Plan) { p.Filters[0].Values = nil }, "plan.filters[0].values"},
-		{"object value", func(p *Plan) { p.Filters[0].Values = []any{map[string]any{}} }, "plan.filters[0].values[0]"},
-		{"number for string", func(p *Plan) { p.Filters[0].Values = []any{1.0} }, "plan.filters[0].values[0]"},
-		{"bad regex", func(p *Plan) { p.Filters[0] = Filter{Column: "team", Op: OpMatch, Values: []any{"("}} }, "plan.filters[0].values"},
+		{"number for string", func(p *Plan) { p.Filters[0].Values = []Value{Number(1)} }, "plan.filters[0].values[0]"},
+		{"string for time", func(p *Plan) { p.Filters[0] = Filter{Column: "ts", Op: OpGt, Values: Strings("x")} }, "plan.filters[0].values[0]"},
+		{"fractional seconds", func(p *Plan) { p.Filters[0] = Filter{Column: "ts", Op: OpGt, Values: []Value{Number(1.5)}} }, "plan.filters[0].values[0]"},
+		{"infinite number", func(p *Plan) { p.Filters[0] = Filter{Column: "value", Op: OpLt, Values: []Value{Number(math.Inf(1))}} }, "plan.filters[0].values[0]"},
+		{"bad regex", func(p *Plan) { p.Filters[0] = Filter{Column: "team", Op: OpMatch, Values: Strings("(")} }, "plan.filters[0].values"},
+		{"regex number", func(p *Plan) { p.Filters[0] = Filter{Column: "team", Op: OpMatch, Values: []Value{Number(1)}} }, "plan.filters[0].values"},
 		{"array group", func(p *Plan) { p.GroupBy[0].Column = "keys" }, "plan.group_by[0].column"},
 		{"reversed range", func(p *Plan) { p.TimeRange = TimeRange{From: 10, To: 5} }, "plan.time_range"},
 		{"negative limit", func(p *Plan) { p.Limit = -1 }, "plan.limit"},
@@ -143,4 +147,24 @@ func TestValidateRejects(t *testing.T) {
 			require.True(t, strings.Contains(err.Error(), b.path), "error %q should name %q", err, b.path)
 		})
 	}
+}
+
+// TestValueJSON: filter values are JSON scalars and keep their type through
+// a round trip; anything else does not decode.
+func TestValueJSON(t *testing.T) {
+	in := Filter{Column: "x", Op: OpIn, Values: []Value{String("a"), Number(0), Number(1.5), String("")}}
+	raw, err := json.Marshal(in)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"column":"x","op":"in","values":["a",0,1.5,""]}`, string(raw))
+	var back Filter
+	require.NoError(t, json.Unmarshal(raw, &back))
+	require.Equal(t, in, back)
+	for _, bad := range []string{`[{}]`, `[null]`, `[true]`, `[["a"]]`, `[1e999]`} {
+		require.Error(t, json.Unmarshal([]byte(`{"op":"in","values":`+bad+`}`), &back), bad)
+	}
+	s, ok := String("a").AsString()
+	require.True(t, ok)
+	require.Equal(t, "a", s)
+	_, ok = Number(1).AsString()
+	require.False(t, ok)
 }
