@@ -19,6 +19,11 @@ const (
 	TimeToRestore       = "time_to_restore"
 )
 
+// DORAMetrics lists the DORA metrics.
+func DORAMetrics() []string {
+	return []string{DeploymentFrequency, LeadTime, ChangeFailureRate, TimeToRestore}
+}
+
 // DefaultEnvironment is the production environment DORA metrics look at.
 const DefaultEnvironment = "production"
 

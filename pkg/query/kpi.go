@@ -33,6 +33,16 @@ func kpiAggregations() map[string]plan.Aggregation {
 	}
 }
 
+// KPIAggregationNames lists the kpi query's aggregations, sorted.
+func KPIAggregationNames() []string {
+	names := make([]string, 0, len(kpiAggregations()))
+	for n := range kpiAggregations() {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // kpiDimensions are the columns kpi queries group and filter by.
 func kpiDimensions() []string { return []string{"team", "project", "service", "environment"} }
 

@@ -22,6 +22,11 @@ const (
 	ViewTasks      = "tasks"
 )
 
+// Views lists the taskflow views.
+func Views() []string {
+	return []string{ViewCFD, ViewWIP, ViewThroughput, ViewCycleTime, ViewAging, ViewTasks}
+}
+
 // DefaultPercentiles are cycle_time's percentiles when the query gives none.
 func DefaultPercentiles() []float64 { return []float64{50, 85, 95} }
 
