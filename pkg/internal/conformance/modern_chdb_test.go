@@ -1,0 +1,322 @@
+//go:build chdb
+
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kpiflow/kpiflow/pkg/dialect"
+	"github.com/kpiflow/kpiflow/pkg/internal/chdb"
+	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
+)
+
+// TestModernClickHouse is scripts/modern-clickhouse.sh's run: see README,
+// "Compatibility". It needs CLICKHOUSE_ADDR (the 18.16 test server) and
+// KPIFLOW_CHDB_LIB (libchdb.so).
+func TestModernClickHouse(t *testing.T) {
+	lib := os.Getenv("KPIFLOW_CHDB_LIB")
+	if lib == "" {
+		t.Fatal("KPIFLOW_CHDB_LIB is not set: run scripts/modern-clickhouse.sh, which finds libchdb.so in node_modules")
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+
+	// 18.16: kpiflow's schema on a fresh database, the dataset, every query.
+	st, db := chtest.MigratedStore(t)
+	old, err := st.Dialect(ctx)
+	require.NoError(t, err)
+	ds := Dataset()
+	batches, err := Batches(ds)
+	require.NoError(t, err)
+	for _, b := range batches {
+		require.NoError(t, st.InsertBatch(ctx, b.Table, b.Columns, func(bt driver.Batch) error {
+			for i, v := range b.Values {
+				if err := bt.Column(i).Append(v); err != nil {
+					return fmt.Errorf("column %s: %w", b.Columns[i], err)
+				}
+			}
+			return nil
+		}), b.Table)
+	}
+	teams := map[string]string{}
+	for _, tm := range ds.Teams {
+		teams[tm.Team] = tm.Parent
+	}
+	srv, err := Dial(chtest.Addr(t), db.Name)
+	require.NoError(t, err)
+	defer srv.Close()
+	oldCases, err := Cases(old, teams)
+	require.NoError(t, err)
+	want := map[string]*Table{}
+	sent := map[string]string{} // case name → bound SQL sent to 18.16
+	for _, c := range oldCases {
+		tab, bound, err := srv.Query(ctx, c.SQL, c.Args...)
+		require.NoError(t, err, "%s on ClickHouse %s:\n%s", c.Name, old.Version, bound)
+		want[c.Name], sent[c.Name] = tab, bound
+	}
+
+	// The modern engine.
+	eng, err := chdb.Open(lib, t.TempDir(), "--config-file="+clusterConfig(t))
+	require.NoError(t, err)
+	defer eng.Close()
+	ver, loc := engineInfo(t, eng)
+	_, err = eng.Query("SET output_format_json_quote_denormals = 1")
+	require.NoError(t, err)
+
+	// The versions the dialect tells apart among the modern releases users
+	// run, each with the version's DDL and queries run on the engine.
+	groups := distinctDialects(t, append(modernReleases(), ver), teams)
+	var failures []string
+	totalDDL, totalQueries := 0, 0
+	for gi, g := range groups {
+		label := versionList(g.versions)
+		dbName := fmt.Sprintf("kpiflow_modern_%d", gi+1)
+		d := dialect.For(g.versions[0])
+		nDDL, fails := runDDL(t, eng, d, dbName)
+		failures = append(failures, fails...)
+		for _, b := range batches {
+			sql, err := b.Insert(dbName)
+			require.NoError(t, err)
+			_, err = eng.Query(sql)
+			require.NoError(t, err, "insert into %s", b.Table)
+		}
+		_, err = eng.Query("USE " + dbName)
+		require.NoError(t, err)
+		cases, err := Cases(d, teams)
+		require.NoError(t, err)
+		official, err := Official(d)
+		require.NoError(t, err)
+		cases = append(cases, official...)
+		byName := map[string]Case{}
+		for _, c := range oldCases {
+			byName[c.Name] = c
+		}
+		used := map[string]bool{}
+		for _, c := range cases {
+			ref, ok := want[c.Reference()]
+			if !ok {
+				failures = append(failures, fmt.Sprintf("%s: no 18.16 case %s to compare with", c.Name, c.Reference()))
+				continue
+			}
+			bound := sent[c.Name]
+			if o, ok := byName[c.Name]; !ok || o.SQL != c.SQL || !reflect.DeepEqual(o.Args, c.Args) {
+				if bound, err = srv.Bind(ctx, c.SQL, c.Args...); err != nil {
+					failures = append(failures, fmt.Sprintf("%s: %v", c.Name, err))
+					continue
+				}
+			}
+			res, err := eng.Query(bound)
+			if err != nil {
+				failures = append(failures, fmt.Sprintf("%s (dialect %s) fails on ClickHouse %s: %v\n    SQL: %s", c.Name, label, ver, err, bound))
+				continue
+			}
+			got, err := FromChDB(res, loc)
+			require.NoError(t, err, c.Name)
+			for _, d := range applyDifferences(c.Name, ref, got) {
+				used[d.Case+"/"+d.Column] = true
+			}
+			if diff := Diff(ref, got, c.Tol, 5); len(diff) > 0 {
+				failures = append(failures, fmt.Sprintf("%s (dialect %s) differs from 18.16:\n    %s\n    18.16 SQL: %s\n    modern SQL: %s",
+					c.Name, label, strings.Join(diff, "\n    "), sent[c.Reference()], bound))
+			}
+		}
+		for _, d := range Differences() {
+			if !used[d.Case+"/"+d.Column] {
+				failures = append(failures, fmt.Sprintf("intended difference %s column %s matched no query: remove it from Differences", d.Case, d.Column))
+			}
+		}
+		fmt.Printf("modern ClickHouse %s as %s: %d DDL statements, %d queries\n", ver, label, nDDL, len(cases))
+		totalDDL += nDDL
+		totalQueries += len(cases)
+	}
+	fmt.Printf("run took %s\n", time.Since(start).Round(100*time.Millisecond))
+	for _, d := range Differences() {
+		fmt.Printf("intended difference: %s, column %s: %s\n", d.Case, d.Column, d.Reason)
+	}
+	if len(failures) > 0 {
+		for _, f := range failures {
+			fmt.Println("FAIL " + f)
+		}
+		fmt.Printf("modern ClickHouse %s: %d DDL statements, %d queries, %d failures or differences (listed above)\n", ver, totalDDL, totalQueries, len(failures))
+		t.Fail()
+		return
+	}
+	fmt.Printf("modern ClickHouse %s: %d DDL statements, %d queries, all equal to 18.16\n", ver, totalDDL, totalQueries)
+}
+
+// modernReleases are the releases users run that the run spells SQL for
+// (the compose demo pins 24.8).
+func modernReleases() []dialect.Version {
+	return []dialect.Version{{Major: 22, Minor: 8}, {Major: 23, Minor: 8}, {Major: 24, Minor: 8}, {Major: 25, Minor: 8}}
+}
+
+type dialectGroup struct{ versions []dialect.Version }
+
+// distinctDialects groups versions whose DDL and queries are spelled alike,
+// so each spelling runs once.
+func distinctDialects(t *testing.T, versions []dialect.Version, teams map[string]string) []dialectGroup {
+	t.Helper()
+	var groups []dialectGroup
+	var prints []string
+	for _, v := range versions {
+		d := dialect.For(v)
+		var b strings.Builder
+		for _, cluster := range []string{"", "kpiflow_test"} {
+			stmts, err := DDL(d, Settings("x", cluster))
+			require.NoError(t, err)
+			for _, s := range stmts {
+				b.WriteString(s.SQL + ";")
+			}
+		}
+		cases, err := Cases(d, teams)
+		require.NoError(t, err)
+		official, err := Official(d)
+		require.NoError(t, err)
+		for _, c := range append(cases, official...) {
+			fmt.Fprintf(&b, "%s %v;", c.SQL, c.Args)
+		}
+		i := 0
+		for i < len(prints) && prints[i] != b.String() {
+			i++
+		}
+		if i == len(prints) {
+			prints = append(prints, b.String())
+			groups = append(groups, dialectGroup{})
+		}
+		groups[i].versions = append(groups[i].versions, v)
+	}
+	return groups
+}
+
+func versionList(vs []dialect.Version) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = fmt.Sprintf("%d.%d", v.Major, v.Minor)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func engineInfo(t *testing.T, eng *chdb.DB) (dialect.Version, *time.Location) {
+	t.Helper()
+	res, err := eng.Query("SELECT version(), timezone()")
+	require.NoError(t, err)
+	var raw, tz string
+	tab, err := FromChDB(res, time.UTC)
+	require.NoError(t, err)
+	raw, tz = tab.Rows[0][0].(string), tab.Rows[0][1].(string)
+	v, err := dialect.ParseVersion(raw)
+	require.NoError(t, err)
+	loc, err := time.LoadLocation(tz)
+	require.NoError(t, err)
+	return v, loc
+}
+
+// clusterConfig is a clickhouse-local configuration naming the cluster the
+// cluster-mode DDL refers to, so Distributed tables can be created.
+func clusterConfig(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.xml")
+	require.NoError(t, os.WriteFile(p, []byte(`<clickhouse>
+  <remote_servers><kpiflow_test><shard><replica><host>127.0.0.1</host><port>9000</port></replica></shard></kpiflow_test></remote_servers>
+  <macros><shard>1</shard><replica>r1</replica></macros>
+</clickhouse>`), 0o644))
+	return p
+}
+
+var onClusterRe = regexp.MustCompile(" ON CLUSTER `[A-Za-z0-9_]+`")
+
+// Codes of what an embedded engine cannot do.
+var embeddedLimits = map[string]string{
+	"Code: 392.": "ON CLUSTER: an embedded engine has no distributed DDL queue",
+	"Code: 225.": "Replicated engine: an embedded engine has no ZooKeeper",
+}
+
+// runDDL runs d's single-server DDL on database db, then its cluster DDL as
+// far as the engine takes it, and returns the statements run and failures.
+func runDDL(t *testing.T, eng *chdb.DB, d dialect.Dialect, db string) (int, []string) {
+	t.Helper()
+	var failures []string
+	_, err := eng.Query("CREATE DATABASE " + db)
+	require.NoError(t, err)
+	stmts, err := DDL(d, Settings(db, ""))
+	require.NoError(t, err)
+	for _, s := range stmts {
+		if _, err := eng.Query(s.SQL); err != nil {
+			failures = append(failures, fmt.Sprintf("DDL (%s, ClickHouse %s) fails: %v\n    %s", s.Source, d.Version, err, s.SQL))
+		}
+	}
+	// Cluster mode on its own database: parse every statement; run it, then
+	// without ON CLUSTER; what still needs a cluster is named as skipped.
+	cdb := db + "_cluster"
+	_, err = eng.Query("CREATE DATABASE " + cdb)
+	require.NoError(t, err)
+	cstmts, err := DDL(d, Settings(cdb, "kpiflow_test"))
+	require.NoError(t, err)
+	ran, skipped := 0, map[string]int{}
+	for _, s := range cstmts {
+		if _, err := eng.Query("EXPLAIN AST " + s.SQL); err != nil {
+			failures = append(failures, fmt.Sprintf("cluster DDL (%s) does not parse on ClickHouse: %v\n    %s", s.Source, err, s.SQL))
+			continue
+		}
+		sql := s.SQL
+		_, err := eng.Query(sql)
+		for attempt := 0; err != nil && attempt < 2; attempt++ {
+			var ce *chdb.Error
+			if !errors.As(err, &ce) {
+				break
+			}
+			reason := ""
+			for code, why := range embeddedLimits {
+				if strings.HasPrefix(ce.Message, code) {
+					reason = why
+				}
+			}
+			switch {
+			case reason == "":
+			case strings.Contains(sql, " ON CLUSTER "):
+				sql = onClusterRe.ReplaceAllString(sql, "")
+				skipped[reason]++
+				_, err = eng.Query(sql)
+				continue
+			default:
+				skipped[reason]++
+				err = nil
+				sql = ""
+			}
+			break
+		}
+		if err != nil {
+			// A statement on a table whose creation was skipped above.
+			if strings.Contains(err.Error(), "Code: 60.") || strings.Contains(err.Error(), "UNKNOWN_TABLE") {
+				skipped["needs a table an embedded engine could not create"]++
+				continue
+			}
+			failures = append(failures, fmt.Sprintf("cluster DDL (%s) fails: %v\n    %s", s.Source, err, sql))
+			continue
+		}
+		if sql != "" {
+			ran++
+		}
+	}
+	reasons := make([]string, 0, len(skipped))
+	for r, n := range skipped {
+		reasons = append(reasons, fmt.Sprintf("%d× %s", n, r))
+	}
+	sort.Strings(reasons)
+	fmt.Printf("ClickHouse %s cluster DDL: %d statements parsed, %d run; skipped: %s\n", d.Version, len(cstmts), ran, strings.Join(reasons, "; "))
+	return len(stmts) + len(cstmts), failures
+}
