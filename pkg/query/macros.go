@@ -159,8 +159,14 @@ func macros() map[string]macro {
 			return fmt.Sprintf("%s >= %s AND %s <= %s", a[0], fromMs(env), a[0], toMs(env)), nil
 		}},
 		"dateFilter": {1, func(env MacroEnv, a []string) (string, error) {
-			return fmt.Sprintf("%s >= toDate('%s') AND %s <= toDate('%s')", a[0], env.From.UTC().Format(time.DateOnly),
-				a[0], env.To.UTC().Format(time.DateOnly)), nil
+			// Both sides as DateTime: ClickHouse 18.16 compares a DateTime
+			// column with a Date as plain numbers (seconds against days), so
+			// the official plugin's "col >= toDate(...)" matches nothing there.
+			// Newer servers convert the Date the same way, so the answer is
+			// the official plugin's on every version, for Date and DateTime
+			// columns alike.
+			return fmt.Sprintf("toDateTime(%s) >= toDateTime(toDate('%s')) AND toDateTime(%s) <= toDateTime(toDate('%s'))",
+				a[0], env.From.UTC().Format(time.DateOnly), a[0], env.To.UTC().Format(time.DateOnly)), nil
 		}},
 		"timeInterval": {1, func(env MacroEnv, a []string) (string, error) {
 			return dialect.Bucket(a[0], intervalSeconds(env)), nil

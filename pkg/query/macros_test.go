@@ -31,7 +31,7 @@ func TestExpandMacros(t *testing.T) {
 		{"timeFilter_ms with DateTime64", "WHERE $__timeFilter_ms(ts)",
 			"WHERE ts >= fromUnixTimestamp64Milli(toInt64(1795428000250)) AND ts <= fromUnixTimestamp64Milli(toInt64(1795518000750))",
 			func(e *MacroEnv) { e.Dialect = dialect.For(dialect.Version{Major: 20, Minor: 5}) }},
-		{"dateFilter", "WHERE $__dateFilter(d)", "WHERE d >= toDate('2026-11-23') AND d <= toDate('2026-11-24')", nil},
+		{"dateFilter", "WHERE $__dateFilter(d)", "WHERE toDateTime(d) >= toDateTime(toDate('2026-11-23')) AND toDateTime(d) <= toDateTime(toDate('2026-11-24'))", nil},
 		{"timeInterval", "SELECT $__timeInterval(ts) AS t", "SELECT toDateTime(intDiv(toUInt32(ts), 30) * 30) AS t", nil},
 		{"timeInterval at least 1s", "$__timeInterval(ts)", "toDateTime(intDiv(toUInt32(ts), 1) * 1)",
 			func(e *MacroEnv) { e.Interval = 20 * time.Millisecond }},
