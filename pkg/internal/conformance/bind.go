@@ -49,6 +49,10 @@ func (s *Server) Query(ctx context.Context, sql string, args ...any) (*Table, st
 	if err != nil {
 		return nil, bound, err
 	}
+	if bound == "" {
+		_ = rows.Close()
+		return nil, "", fmt.Errorf("clickhouse-go logged no query text for %s", sql)
+	}
 	defer rows.Close()
 	t, err := FromRows(rows)
 	return t, bound, err

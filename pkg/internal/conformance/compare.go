@@ -17,7 +17,7 @@ import (
 
 // Table is a query's answer in a form both servers' answers can be compared
 // in: numbers as float64, DateTime and DateTime64 as Unix seconds (float64,
-// with the fraction), strings and enum names as string, NULL as nil, arrays
+// with the fraction), Date as the Unix seconds of its midnight UTC, strings and enum names as string, NULL as nil, arrays
 // as []any.
 type Table struct {
 	Names []string
@@ -194,7 +194,9 @@ func jsonValue(typ string, cell json.RawMessage, loc *time.Location) (any, error
 		}
 		layout := "2006-01-02 15:04:05.999999999"
 		if k == "date" {
-			return s, nil
+			// A Date is a day, not an instant: clickhouse-go reads it as
+			// midnight UTC.
+			layout, loc = time.DateOnly, time.UTC
 		}
 		tm, err := time.ParseInLocation(layout, s, loc)
 		if err != nil {
@@ -210,32 +212,35 @@ func jsonValue(typ string, cell json.RawMessage, loc *time.Location) (any, error
 	}
 }
 
-// Tolerance says how far a modern answer's numbers may be from 18.16's.
-// The zero Tolerance means equal.
+// Tolerance is how an approximate or tie-breaking aggregate may differ:
+// its column's value on the modern server must lie, row by row, between the
+// lo and hi columns of a band query, which computes the range of correct
+// answers exactly from the raw rows on the same engine. The zero Tolerance
+// means equal to 18.16.
 type Tolerance struct {
-	// Columns are the columns the tolerance applies to (by name).
-	Columns []string
-	// Relative is the allowed |a-b| / max(|a|, |b|); Absolute is allowed
-	// besides (for values near 0).
-	Relative, Absolute float64
-	// Why says which approximation makes the difference.
+	// Column is the column the tolerance applies to.
+	Column string
+	// Why names the approximation (see Tolerances).
 	Why string
+	// BandSQL and BandArgs are the band query: the case's rows, in its
+	// order, with the columns lo and hi.
+	BandSQL  string
+	BandArgs []any
 }
 
-func (t Tolerance) allows(col string, a, b float64) bool {
-	for _, c := range t.Columns {
-		if c == col {
-			d := math.Abs(a - b)
-			return d <= t.Absolute || d <= t.Relative*math.Max(math.Abs(a), math.Abs(b))
-		}
-	}
-	return false
+// bandSlack is the relative rounding a band allows: t-digest keeps its
+// centroids as Float32.
+const bandSlack = 1e-6
+
+func inBand(v, lo, hi float64) bool {
+	return v >= lo-bandSlack*math.Abs(lo) && v <= hi+bandSlack*math.Abs(hi)
 }
 
 // Diff lists how got (modern) differs from want (18.16), at most max
-// entries; nil means equal (within tol). Rows are compared in order:
-// the queries order their results completely.
-func Diff(want, got *Table, tol Tolerance, max int) []string {
+// entries; nil means equal. Rows are compared in order: the queries order
+// their results completely. The column of tol, if any, is held to band (the
+// answer of tol's band query on the modern engine) instead of to want.
+func Diff(want, got *Table, tol Tolerance, band *Table, max int) []string {
 	var out []string
 	add := func(format string, args ...any) bool {
 		if len(out) < max {
@@ -255,10 +260,30 @@ func Diff(want, got *Table, tol Tolerance, max int) []string {
 	if len(want.Rows) != len(got.Rows) {
 		add("rows: 18.16 %d, modern %d", len(want.Rows), len(got.Rows))
 	}
+	lo, hi := -1, -1
+	if tol.Column != "" {
+		if band == nil || len(band.Rows) != len(got.Rows) {
+			add("column %s (%s): the band query gives no row for every row", tol.Column, tol.Why)
+			return out
+		}
+		lo, hi = slices.Index(band.Names, "lo"), slices.Index(band.Names, "hi")
+	}
 	for r := 0; r < min(len(want.Rows), len(got.Rows)); r++ {
 		for c := range want.Names {
 			a, b := want.Rows[r][c], got.Rows[r][c]
-			if !equal(want.Names[c], a, b, tol) {
+			if want.Names[c] == tol.Column {
+				v, ok1 := b.(float64)
+				l, ok2 := band.Rows[r][lo].(float64)
+				h, ok3 := band.Rows[r][hi].(float64)
+				if !ok1 || !ok2 || !ok3 || !inBand(v, l, h) {
+					if !add("row %d column %s: modern %v outside [%v, %v] (%s); 18.16 %v", r+1, tol.Column, show(b),
+						show(band.Rows[r][lo]), show(band.Rows[r][hi]), tol.Why, show(a)) {
+						return out
+					}
+				}
+				continue
+			}
+			if !equal(a, b) {
 				if !add("row %d column %s: 18.16 %v, modern %v", r+1, want.Names[c], show(a), show(b)) {
 					return out
 				}
@@ -268,24 +293,18 @@ func Diff(want, got *Table, tol Tolerance, max int) []string {
 	return out
 }
 
-func equal(col string, a, b any, tol Tolerance) bool {
+func equal(a, b any) bool {
 	switch x := a.(type) {
 	case float64:
 		y, ok := b.(float64)
-		if !ok {
-			return false
-		}
-		if x == y || math.IsNaN(x) && math.IsNaN(y) {
-			return true
-		}
-		return tol.allows(col, x, y)
+		return ok && (x == y || math.IsNaN(x) && math.IsNaN(y))
 	case []any:
 		y, ok := b.([]any)
 		if !ok || len(x) != len(y) {
 			return false
 		}
 		for i := range x {
-			if !equal(col, x[i], y[i], tol) {
+			if !equal(x[i], y[i]) {
 				return false
 			}
 		}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/kpiflow/kpiflow/pkg/dialect"
 	"github.com/kpiflow/kpiflow/pkg/query"
-	"github.com/kpiflow/kpiflow/pkg/query/plan"
 	"github.com/kpiflow/kpiflow/pkg/settings"
 )
 
@@ -34,11 +33,6 @@ func (c Case) Reference() string {
 	}
 	return c.Name
 }
-
-// tdigest is the tolerance of quantiles read from the rollups' t-digest
-// states: ClickHouse's t-digest is an estimate whose centroids depend on the
-// order states are merged in, and its code changed between 18.16 and 26.x.
-var tdigest = Tolerance{Relative: 0.05, Why: "t-digest quantile estimate (rollup quantilesTDigest states)"}
 
 // builderEnv is the request every builder case is built for: the dataset's
 // window, Grafana's defaults for a panel, the data source's default row cap.
@@ -85,16 +79,11 @@ func Cases(d dialect.Dialect, teams map[string]string) ([]Case, error) {
 		if err != nil {
 			return fmt.Errorf("%s: SQL: %w", name, err)
 		}
-		c := Case{Name: name, SQL: sql, Args: args}
-		if t, ok := cat.Table(b.Plan.Source); ok && t.Kind == plan.KindRollup {
-			for _, a := range b.Plan.Aggregations {
-				if a.Func == plan.FuncQuantile {
-					c.Tol = tdigest
-					c.Tol.Columns = append(c.Tol.Columns, a.Alias)
-				}
-			}
+		tol, err := tolerance(b.Plan, cat)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
-		out = append(out, c)
+		out = append(out, Case{Name: name, SQL: sql, Args: args, Tol: tol})
 		return nil
 	}
 	metrics := []string{"error_rate", "latency_p95_ms", "build_duration_s"}
@@ -210,7 +199,10 @@ func MacroSQL() map[string][]string {
 	return map[string][]string{
 		"$__timeFilter":    {"SELECT count() AS n, sum(value) AS s FROM kpi_samples WHERE $__timeFilter(ts)"},
 		"$__timeFilter_ms": {"SELECT count() AS n, sum(value) AS s FROM kpi_samples WHERE $__timeFilter_ms(ts)"},
-		"$__dateFilter":    {"SELECT count() AS n FROM kpi_samples WHERE $__dateFilter(ts)"},
+		"$__dateFilter": {
+			"SELECT count() AS n FROM kpi_samples WHERE $__dateFilter(ts)",
+			"SELECT toDate(ts) AS day, count() AS n FROM kpi_samples WHERE $__dateFilter(toDate(ts)) GROUP BY day ORDER BY day",
+		},
 		"$__timeInterval": {"SELECT $__timeInterval(ts) AS time, metric, count() AS n, sum(value) AS s FROM kpi_samples " +
 			"WHERE $__timeFilter(ts) GROUP BY time, metric ORDER BY time, metric"},
 		"$__timeInterval_ms": {"SELECT $__timeInterval_ms(ts) AS time, count() AS n FROM kpi_samples " +
@@ -249,6 +241,14 @@ func macroCases(d dialect.Dialect) ([]Case, error) {
 			out = append(out, Case{Name: fmt.Sprintf("sql/%s/%d", strings.TrimPrefix(name, "$__"), i+1), SQL: sql})
 		}
 	}
+	// The ad hoc filters the official plugin can spell too (see Official).
+	sub := env
+	sub.AdHocFilters = officialAdHocFilters(env.AdHocFilters)
+	sql, err := query.ExpandMacros(sqls["$__adHocFilters"][0], sub)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, Case{Name: "sql/adHocFilters/official_subset", SQL: sql})
 	for name := range sqls {
 		if !slices.Contains(query.MacroNames(), name) {
 			return nil, fmt.Errorf("conformance.MacroSQL has queries for %s, which query.MacroNames does not list", name)
