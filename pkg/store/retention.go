@@ -300,3 +300,20 @@ func (g ddlGen) dropPartition(table, partition string) string {
 func (g ddlGen) deleteBefore(r RetentionRule, unix uint32) string {
 	return fmt.Sprintf("ALTER TABLE %s%s DELETE WHERE %s < toDateTime(%d)", g.qualified(g.storage(r.Table)), g.onCluster(), dialect.Quote(r.Column), unix)
 }
+
+// ModifyTTL is the statement ApplyRetention runs to give rule r's table its
+// TTL on a server of dialect d with settings s. It is pure, so the spelling
+// can be checked on servers the tests cannot run (see pkg/internal/conformance).
+func ModifyTTL(d dialect.Dialect, s settings.Settings, r RetentionRule) (string, error) {
+	g, err := newDDLGen(d, s)
+	if err != nil {
+		return "", err
+	}
+	return g.modifyTTL(r), nil
+}
+
+// TTLMatches reports whether a table's engine_full (system.tables) already
+// has rule r's TTL, in which case ApplyRetention leaves the table alone.
+func TTLMatches(engineFull string, r RetentionRule) bool {
+	return ttlMatches(engineFull, r.Column, r.Days)
+}
