@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/kpiflow/kpiflow/pkg/dialect"
 	"github.com/kpiflow/kpiflow/pkg/internal/chdb"
 	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
+	"github.com/kpiflow/kpiflow/pkg/store"
 )
 
 // TestModernClickHouse is scripts/modern-clickhouse.sh's run: see README,
@@ -150,6 +150,9 @@ func TestModernClickHouse(t *testing.T) {
 				failures = append(failures, fmt.Sprintf("intended difference %s column %s matched no query: remove it from Differences", d.Case, d.Column))
 			}
 		}
+		nRet, fails := runRetention(t, eng, d, dbName)
+		failures = append(failures, fails...)
+		nDDL += nRet
 		fmt.Printf("modern ClickHouse %s as %s: %d DDL statements, %d queries\n", ver, label, nDDL, len(cases))
 		totalDDL += nDDL
 		totalQueries += len(cases)
@@ -251,16 +254,14 @@ func clusterConfig(t *testing.T) string {
 	return p
 }
 
-var onClusterRe = regexp.MustCompile(" ON CLUSTER `[A-Za-z0-9_]+`")
+var (
+	onClusterRe  = regexp.MustCompile(" ON CLUSTER `[A-Za-z0-9_]+`")
+	replicatedRe = regexp.MustCompile(`Replicated([A-Za-z]+)\('[^']*', '[^']*'(, )?`)
+)
 
-// Codes of what an embedded engine cannot do.
-var embeddedLimits = map[string]string{
-	"Code: 392.": "ON CLUSTER: an embedded engine has no distributed DDL queue",
-	"Code: 225.": "Replicated engine: an embedded engine has no ZooKeeper",
-}
-
-// runDDL runs d's single-server DDL on database db, then its cluster DDL as
-// far as the engine takes it, and returns the statements run and failures.
+// runDDL runs d's single-server DDL on database db, then its cluster DDL
+// as far as an embedded engine takes it, and returns the statements run and
+// the failures.
 func runDDL(t *testing.T, eng *chdb.DB, d dialect.Dialect, db string) (int, []string) {
 	t.Helper()
 	var failures []string
@@ -273,64 +274,97 @@ func runDDL(t *testing.T, eng *chdb.DB, d dialect.Dialect, db string) (int, []st
 			failures = append(failures, fmt.Sprintf("DDL (%s, ClickHouse %s) fails: %v\n    %s", s.Source, d.Version, err, s.SQL))
 		}
 	}
-	// Cluster mode on its own database: parse every statement; run it, then
-	// without ON CLUSTER; what still needs a cluster is named as skipped.
+	// Cluster mode, on its own database. An embedded engine has no
+	// distributed DDL queue (ON CLUSTER is refused, code 392) and no
+	// ZooKeeper (Replicated engines are refused, code 225): each statement
+	// must parse as it is, and runs without ON CLUSTER and with the plain
+	// engine instead of the Replicated one, so the Distributed tables and
+	// the views over the local tables are created for real.
 	cdb := db + "_cluster"
 	_, err = eng.Query("CREATE DATABASE " + cdb)
 	require.NoError(t, err)
 	cstmts, err := DDL(d, Settings(cdb, "kpiflow_test"))
 	require.NoError(t, err)
-	ran, skipped := 0, map[string]int{}
+	plain := 0
 	for _, s := range cstmts {
+		fail := func(what string, err error, sql string) {
+			failures = append(failures, fmt.Sprintf("cluster DDL (%s, ClickHouse %s) %s: %v\n    %s", s.Source, d.Version, what, err, sql))
+		}
 		if _, err := eng.Query("EXPLAIN AST " + s.SQL); err != nil {
-			failures = append(failures, fmt.Sprintf("cluster DDL (%s) does not parse on ClickHouse: %v\n    %s", s.Source, err, s.SQL))
+			fail("does not parse", err, s.SQL)
 			continue
 		}
 		sql := s.SQL
-		_, err := eng.Query(sql)
-		for attempt := 0; err != nil && attempt < 2; attempt++ {
-			var ce *chdb.Error
-			if !errors.As(err, &ce) {
-				break
-			}
-			reason := ""
-			for code, why := range embeddedLimits {
-				if strings.HasPrefix(ce.Message, code) {
-					reason = why
-				}
-			}
-			switch {
-			case reason == "":
-			case strings.Contains(sql, " ON CLUSTER "):
-				sql = onClusterRe.ReplaceAllString(sql, "")
-				skipped[reason]++
-				_, err = eng.Query(sql)
-				continue
-			default:
-				skipped[reason]++
-				err = nil
-				sql = ""
-			}
-			break
-		}
-		if err != nil {
-			// A statement on a table whose creation was skipped above.
-			if strings.Contains(err.Error(), "Code: 60.") || strings.Contains(err.Error(), "UNKNOWN_TABLE") {
-				skipped["needs a table an embedded engine could not create"]++
-				continue
-			}
-			failures = append(failures, fmt.Sprintf("cluster DDL (%s) fails: %v\n    %s", s.Source, err, sql))
+		if _, err := eng.Query(sql); !isCode(err, 392) {
+			fail("was expected to be refused for ON CLUSTER (code 392)", err, sql)
 			continue
 		}
-		if sql != "" {
-			ran++
+		sql = onClusterRe.ReplaceAllString(sql, "")
+		_, err := eng.Query(sql)
+		if isCode(err, 225) {
+			sql = replicatedRe.ReplaceAllString(sql, "$1(")
+			_, err = eng.Query(sql)
+			plain++
+		}
+		if err != nil {
+			fail("fails without ON CLUSTER", err, sql)
 		}
 	}
-	reasons := make([]string, 0, len(skipped))
-	for r, n := range skipped {
-		reasons = append(reasons, fmt.Sprintf("%d× %s", n, r))
-	}
-	sort.Strings(reasons)
-	fmt.Printf("ClickHouse %s cluster DDL: %d statements parsed, %d run; skipped: %s\n", d.Version, len(cstmts), ran, strings.Join(reasons, "; "))
+	fmt.Printf("cluster DDL for %s: %d statements parsed as generated and run without ON CLUSTER, %d of them with the plain engine instead of Replicated\n",
+		d.Version, len(cstmts), plain)
 	return len(stmts) + len(cstmts), failures
+}
+
+// isCode reports whether err is a ClickHouse error with the given code.
+func isCode(err error, code int) bool {
+	var ce *chdb.Error
+	return errors.As(err, &ce) && strings.HasPrefix(ce.Message, fmt.Sprintf("Code: %d.", code))
+}
+
+// runRetention checks ApplyRetention's TTL path on database db (whose tables
+// were created with Settings' retention): the TTL the DDL gave each table is
+// recognised as current, and a changed retention is applied with
+// ModifyTTL and then recognised. It returns the statements run.
+func runRetention(t *testing.T, eng *chdb.DB, d dialect.Dialect, db string) (int, []string) {
+	t.Helper()
+	var failures []string
+	engines := func() map[string]string {
+		res, err := eng.Query(fmt.Sprintf("SELECT name, engine_full FROM system.tables WHERE database = '%s'", db))
+		require.NoError(t, err)
+		tab, err := FromChDB(res, time.UTC)
+		require.NoError(t, err)
+		out := map[string]string{}
+		for _, row := range tab.Rows {
+			out[row[0].(string)] = row[1].(string)
+		}
+		return out
+	}
+	s := Settings(db, "")
+	rules := store.RetentionRules(d, s)
+	before := engines()
+	n := 0
+	for _, r := range rules {
+		if r.Method != store.RetentionTTL {
+			failures = append(failures, fmt.Sprintf("retention of %s on ClickHouse %s: method %s, expected TTL", r.Table, d.Version, r.Method))
+			continue
+		}
+		if !store.TTLMatches(before[r.Table], r) {
+			failures = append(failures, fmt.Sprintf("retention of %s on ClickHouse %s: the TTL the DDL set is not recognised, "+
+				"so ApplyRetention would rewrite it on every run:\n    %s", r.Table, d.Version, before[r.Table]))
+		}
+		changed := r
+		changed.Days = r.Days - 1
+		s.RetentionDays[r.Table] = changed.Days
+		sql, err := store.ModifyTTL(d, s, changed)
+		require.NoError(t, err)
+		if _, err := eng.Query(sql); err != nil {
+			failures = append(failures, fmt.Sprintf("retention DDL on ClickHouse %s fails: %v\n    %s", d.Version, err, sql))
+			continue
+		}
+		n++
+		if after := engines()[r.Table]; !store.TTLMatches(after, changed) || store.TTLMatches(after, r) {
+			failures = append(failures, fmt.Sprintf("retention of %s on ClickHouse %s: after %s the table reads\n    %s", r.Table, d.Version, sql, after))
+		}
+	}
+	return n, failures
 }
