@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kpiflow's whole test suite: go vet, every Go test (unit and integration,
 # against a real ClickHouse through Grafana's plugin protocol), then the
-# frontend's typecheck, lint, unit tests, build, dist layout and browser tests.
+# frontend's typecheck, lint, unit tests, build, dist layout and browser tests,
+# and the modern-ClickHouse conformance run (scripts/modern-clickhouse.sh).
 #
 # ClickHouse: CLICKHOUSE_ADDR=host:port when set; otherwise this starts
 # clickhouse-server on loopback in a temporary directory (installing Debian's
@@ -59,6 +60,9 @@ step "go test (unit and integration)"
 # through the plugin protocol to tests/fixtures/taskflow.json, which the
 # browser test then renders, so both sides agree on the frames' shape.
 KPIFLOW_WRITE_FIXTURES=1 go test -tags integration -count=1 -timeout 20m ./...
+
+step "modern ClickHouse: DDL and queries on ClickHouse 26.7 embedded (chDB), compared with 18.16"
+bash scripts/modern-clickhouse.sh
 
 step "browser tests (Debian chromium, headless)"
 npm run e2e

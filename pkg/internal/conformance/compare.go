@@ -16,8 +16,9 @@ import (
 )
 
 // Table is a query's answer in a form both servers' answers can be compared
-// in: numbers as float64, DateTime and DateTime64 as Unix seconds (float64,
-// with the fraction), Date as the Unix seconds of its midnight UTC, strings and enum names as string, NULL as nil, arrays
+// in: numbers as float64, DateTime and DateTime64 as Unix milliseconds
+// (float64, exact for millisecond instants), Date as the Unix milliseconds
+// of its midnight UTC, strings and enum names as string, NULL as nil, arrays
 // as []any.
 type Table struct {
 	Names []string
@@ -91,7 +92,7 @@ func goValue(v reflect.Value) any {
 	}
 	switch x := v.Interface().(type) {
 	case time.Time:
-		return float64(x.UnixNano()) / 1e9
+		return unixMilli(x)
 	case string:
 		return x
 	case bool:
@@ -202,7 +203,7 @@ func jsonValue(typ string, cell json.RawMessage, loc *time.Location) (any, error
 		if err != nil {
 			return nil, err
 		}
-		return float64(tm.UnixNano()) / 1e9, nil
+		return unixMilli(tm), nil
 	default:
 		var s string
 		if err := json.Unmarshal(cell, &s); err != nil {
@@ -322,4 +323,8 @@ func show(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+func unixMilli(t time.Time) float64 {
+	return float64(t.UnixMilli()) + float64(t.Nanosecond()%1e6)/1e6
 }
