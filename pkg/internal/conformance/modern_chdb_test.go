@@ -6,10 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -158,7 +160,7 @@ func TestModernClickHouse(t *testing.T) {
 		totalQueries += len(cases)
 	}
 	fmt.Printf("run took %s\n", time.Since(start).Round(100*time.Millisecond))
-	for _, why := range sortedKeys(tolerated) {
+	for _, why := range slices.Sorted(maps.Keys(tolerated)) {
 		fmt.Printf("tolerance: %d queries held to a band (%s)\n", tolerated[why], why)
 	}
 	for _, d := range Differences() {

@@ -2,7 +2,8 @@ package conformance
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/kpiflow/kpiflow/pkg/dialect"
@@ -40,7 +41,7 @@ func Official(d dialect.Dialect) ([]Case, error) {
 	official := officialMacros(env)
 	var out []Case
 	sqls := MacroSQL()
-	for _, name := range sortedKeys(sqls) {
+	for _, name := range slices.Sorted(maps.Keys(sqls)) {
 		for i, raw := range sqls[name] {
 			sql := raw
 			used := false
@@ -119,13 +120,4 @@ func officialAdHoc(table string, filters []query.AdHocFilter) string {
 		parts = append(parts, fmt.Sprintf(" %s %s %s ", key, op, val))
 	}
 	return fmt.Sprintf("settings additional_table_filters={'%s' : '%s'}", table, strings.Join(parts, "AND"))
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
