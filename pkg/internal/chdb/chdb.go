@@ -41,7 +41,7 @@ type api struct {
 // options such as "--config-file=...".
 func Open(libPath, dir string, args ...string) (*DB, error) {
 	if _, err := os.Stat(libPath); err != nil {
-		return nil, fmt.Errorf("chDB library: %w (install it with npm ci: the chdb devDependency brings @chdb/lib-linux-x64-gnu)", err)
+		return nil, fmt.Errorf("chDB library: %w (install it with npm ci --prefix tests/chdb, which brings @chdb/lib-linux-x64-gnu)", err)
 	}
 	h, err := purego.Dlopen(libPath, purego.RTLD_NOW|purego.RTLD_GLOBAL)
 	if err != nil {

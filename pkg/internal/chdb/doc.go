@@ -7,9 +7,10 @@
 //	res, err := db.Query("SELECT version()")
 //	// res.Names, res.Types, res.Rows (cells as JSON)
 //
-// The library comes from the npm package chdb's platform package
-// (@chdb/lib-linux-x64-gnu: node_modules/@chdb/lib-linux-x64-gnu/libchdb.so);
-// it is loaded with purego, so no C compiler is needed.
+// The library is chDB's npm platform package @chdb/lib-linux-x64-gnu, pinned
+// in tests/chdb (npm ci --prefix tests/chdb puts it in
+// tests/chdb/node_modules/@chdb/lib-linux-x64-gnu/libchdb.so); it is loaded
+// with purego, so no C compiler is needed.
 //
 // # Notes
 //
