@@ -48,7 +48,7 @@ func tolerance(p plan.Plan, cat plan.Catalog) (Tolerance, error) {
 				}
 				return replaceOnce(sql, fmt.Sprintf("quantile(%s)(", level(hi.Args[0])), fmt.Sprintf("quantileExactHigh(%s)(", level(hi.Args[0])))
 			}
-		case a.Func == plan.FuncLast && a.Column == "value" || a.Func == plan.FuncLast && src.Kind == plan.KindRollup:
+		case a.Func == plan.FuncLast && a.Column == "value": // kpi's "last", on kpi_samples or a rollup
 			lo = plan.Aggregation{Func: plan.FuncLast, Column: "value", Alias: "lo"}
 			hi = plan.Aggregation{Func: plan.FuncLast, Column: "value", Alias: "hi"}
 			tol.Why = whyLast
