@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kpiflow/kpiflow/pkg/dialect"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 	"github.com/kpiflow/kpiflow/pkg/settings"
 	"github.com/kpiflow/kpiflow/pkg/store"
 )
@@ -17,10 +18,8 @@ const RetentionDays = 3650
 // db, cluster ("" for a single server) and retention on every table.
 func Settings(db, cluster string) settings.Settings {
 	s := settings.Settings{Database: db, Cluster: cluster, RetentionDays: map[string]int{}}
-	for _, t := range store.Tables() {
-		if t.TimeColumn != "" {
-			s.RetentionDays[t.Name] = RetentionDays
-		}
+	for _, t := range schema.RetentionTables() {
+		s.RetentionDays[t] = RetentionDays
 	}
 	return s
 }

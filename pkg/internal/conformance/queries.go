@@ -9,6 +9,7 @@ import (
 
 	"github.com/kpiflow/kpiflow/pkg/dialect"
 	"github.com/kpiflow/kpiflow/pkg/query"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 	"github.com/kpiflow/kpiflow/pkg/settings"
 )
 
@@ -43,10 +44,12 @@ func builderEnv(teams map[string]string) query.Env {
 
 // kpiTables maps each table a kpi query can be answered from to an
 // interval that makes ChooseKPISource pick it.
-var kpiTables = []struct {
-	table, interval string
-}{
-	{"kpi_samples", "30s"}, {"kpi_rollup_1m", "1m"}, {"kpi_rollup_1h", "1h"}, {"kpi_rollup_1d", "1d"},
+func kpiTables() []struct{ table, interval string } {
+	out := []struct{ table, interval string }{{schema.KPIRollup().Source, "30s"}}
+	for _, r := range schema.RollupResolutions() {
+		out = append(out, struct{ table, interval string }{schema.RollupName(r), fmt.Sprintf("%ds", r)})
+	}
+	return out
 }
 
 // Cases lists every query shape of the builder query types and of raw SQL's
@@ -95,7 +98,7 @@ func Cases(d dialect.Dialect, teams map[string]string) ([]Case, error) {
 		return body
 	}
 	// Every aggregation on every table choice.
-	for _, tc := range kpiTables {
+	for _, tc := range kpiTables() {
 		for _, agg := range query.KPIAggregationNames() {
 			if err := add("kpi/"+tc.table+"/"+agg, query.TypeKPI, kpi(map[string]any{"aggregation": agg, "interval": tc.interval}), 0, tc.table); err != nil {
 				return nil, err

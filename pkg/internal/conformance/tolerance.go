@@ -6,6 +6,7 @@ import (
 
 	"github.com/kpiflow/kpiflow/pkg/query"
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // TDigestRank is how far in rank a rollup quantile may be from its level:
@@ -48,7 +49,7 @@ func tolerance(p plan.Plan, cat plan.Catalog) (Tolerance, error) {
 				}
 				return replaceOnce(sql, fmt.Sprintf("quantile(%s)(", level(hi.Args[0])), fmt.Sprintf("quantileExactHigh(%s)(", level(hi.Args[0])))
 			}
-		case a.Func == plan.FuncLast && a.Column == "value": // kpi's "last", on kpi_samples or a rollup
+		case a.Func == plan.FuncLast && a.Column == schema.KPIRollup().Measure: // kpi's "last", on kpi_samples or a rollup
 			lo = plan.Aggregation{Func: plan.FuncLast, Column: "value", Alias: "lo"}
 			hi = plan.Aggregation{Func: plan.FuncLast, Column: "value", Alias: "hi"}
 			tol.Why = whyLast
@@ -65,7 +66,8 @@ func tolerance(p plan.Plan, cat plan.Catalog) (Tolerance, error) {
 		band := p
 		if src.Kind == plan.KindRollup {
 			// The same groups from the raw samples the rollup summarises.
-			band.Source, band.TimeColumn = "kpi_samples", "ts"
+			r := schema.KPIRollup()
+			band.Source, band.TimeColumn = r.Source, r.SourceTime
 		}
 		band.Aggregations = []plan.Aggregation{lo, hi}
 		sql, args, err := query.SQL(band, cat)
