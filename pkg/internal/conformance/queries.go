@@ -173,7 +173,7 @@ func Cases(d dialect.Dialect, teams map[string]string) ([]Case, error) {
 func macroEnv(d dialect.Dialect) query.MacroEnv {
 	return query.MacroEnv{
 		From: Now.Add(-3*24*time.Hour + 1234*time.Millisecond), To: Now.Add(-24*time.Hour - 567*time.Millisecond),
-		Interval: 5 * time.Minute, AdHocFilters: adHocFilters(), Milli: d.Features.FromUnixTimestamp64,
+		Interval: 5 * time.Minute, AdHocFilters: adHocFilters(), Dialect: d,
 	}
 }
 
