@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -39,7 +40,7 @@ func (c Case) Reference() string {
 // window, Grafana's defaults for a panel, the data source's default row cap.
 func builderEnv(teams map[string]string) query.Env {
 	return query.Env{From: Now.Add(-10 * 24 * time.Hour), To: Now, Interval: time.Minute, MaxDataPoints: 1000,
-		MaxRows: settings.DefaultMaxRows, TeamParents: teams}
+		MaxRows: settings.DefaultMaxRows, TeamParents: teams, Catalog: query.Catalog()}
 }
 
 // kpiTables maps each table a kpi query can be answered from to an
@@ -57,7 +58,6 @@ func kpiTables() []struct{ table, interval string } {
 // parent), which teamLevel groupings read.
 func Cases(d dialect.Dialect, teams map[string]string) ([]Case, error) {
 	var out []Case
-	cat := query.Catalog()
 	add := func(name, typ string, body map[string]any, interval time.Duration, wantSource string) error {
 		raw, err := json.Marshal(body)
 		if err != nil {
@@ -71,22 +71,19 @@ func Cases(d dialect.Dialect, teams map[string]string) ([]Case, error) {
 		if interval > 0 {
 			env.Interval = interval
 		}
-		b, err := q.Build(env)
+		// The plugin's pipeline: builder, rewrite chain (the rollup choice), SQL.
+		pq, err := query.Pipeline{Rewriters: []query.Rewriter{query.RollupRewriter()}}.Prepare(context.Background(), q, env)
 		if err != nil {
-			return fmt.Errorf("%s: build: %w", name, err)
+			return fmt.Errorf("%s: prepare: %w", name, err)
 		}
-		if wantSource != "" && b.Plan.Source != wantSource {
-			return fmt.Errorf("%s: expected the plan to read %s, it reads %s (update the case list)", name, wantSource, b.Plan.Source)
+		if wantSource != "" && pq.Plan.Source != wantSource {
+			return fmt.Errorf("%s: expected the plan to read %s, it reads %s (update the case list)", name, wantSource, pq.Plan.Source)
 		}
-		sql, args, err := query.SQL(b.Plan, cat)
-		if err != nil {
-			return fmt.Errorf("%s: SQL: %w", name, err)
-		}
-		tol, err := tolerance(b.Plan, cat)
+		tol, err := tolerance(pq.Plan, env.Catalog)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		out = append(out, Case{Name: name, SQL: sql, Args: args, Tol: tol})
+		out = append(out, Case{Name: name, SQL: pq.SQL, Args: pq.Args, Tol: tol})
 		return nil
 	}
 	metrics := []string{"error_rate", "latency_p95_ms", "build_duration_s"}
