@@ -7,17 +7,18 @@ import (
 	"fmt"
 	"reflect"
 
-	"github.com/grafana/grafana-plugin-sdk-go/data"
 )
 
-// jsonText is the column of Array(T) and Map(K, V): each value becomes its
-// JSON text in a string field (["a","b"], {"k":1}), which tables show and
+// newJSONText is the column of Array(T) and Map(K, V): each value becomes
+// its JSON text in a string field (["a","b"], {"k":1}), which tables show and
 // transformations can parse. clickhouse-go builds the Go slice or map by
 // reflection and hands it to a sql.Scanner; there is no typed path for
-// nested values, so these columns cost more than scalar ones.
-type jsonText struct {
-	v   jsonValue
-	buf buffer[string]
+// nested values, so these columns cost more than scalar ones. ClickHouse has
+// no Nullable(Array), so there is no nullable form.
+func newJSONText() Column {
+	c := newConverted(func(v jsonValue) string { return v.s })
+	c.null = nil
+	return c
 }
 
 // jsonValue is the scan target; clickhouse-go's Array and Map ScanRow call
@@ -76,12 +77,3 @@ var (
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
-func newJSONText() Column { return &jsonText{} }
-
-func (c *jsonText) Target() any                   { return &c.v }
-func (c *jsonText) Append()                       { c.buf.add(c.v.s) }
-func (c *jsonText) Len() int                      { return c.buf.n }
-func (c *jsonText) Field(name string) *data.Field { return c.buf.field(name, data.FieldTypeString) }
-func (c *jsonText) Type() data.FieldType          { return data.FieldTypeString }
-
-var _ Column = (*jsonText)(nil)

@@ -5,33 +5,34 @@ import (
 	"strings"
 	"unsafe"
 
+	chcol "github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 )
 
-// Column collects one result column's values and builds data.Fields from them.
+// Column turns one result column's values, block by block, into a
+// data.Field of its final type. For chooses it once per result column from
+// the ClickHouse type; Reader and ReadAll drive it.
 //
 //	col, err := frames.For("Nullable(Float64)")
-//	target := col.Target() // pass it to rows.Scan for this column, every row
-//	for rows.Next() { rows.Scan(targets...); col.Append() }
-//	field := col.Field("value") // []*float64 field; col is empty again
+//	col.Type() // data.FieldTypeNullableFloat64: the fields it fills are []*float64
 //
 // # Notes
 //
-// Target returns the same pointer for the life of the column, so the caller
-// builds its []any of scan targets once. A Column is not safe for concurrent use.
+// A Column is not safe for concurrent use. It keeps the last block's
+// encoding buffer for the next block.
 type Column interface {
-	// Target is the scan destination for this column: a pointer to the
-	// concrete Go type whose case clickhouse-go's ScanRow takes directly.
-	Target() any
-	// Append adds the value last scanned into Target.
-	Append()
-	// Len is the number of values appended since the last Field call.
-	Len() int
-	// Field moves the appended values into a new field of exactly Len values
-	// and leaves the column empty for the next chunk.
-	Field(name string) *data.Field
-	// Type is the type of the fields Field builds.
+	// Type is the type of the fields the column fills.
 	Type() data.FieldType
+	// newField makes the field of n values that fill then writes, and
+	// returns its values as a slice of Type's Go type.
+	newField(name string, n int) (*data.Field, any, error)
+	// fill writes rows [from, to) of a block's column into dst (what
+	// newField returned) from index at on. native says the block column's
+	// type is the one the Column was made for, so its native encoding may
+	// be read in bulk; otherwise each value is scanned.
+	fill(dst any, at int, col chcol.Interface, from, to int, native bool) error
+	// release drops what the column holds of the last block.
+	release()
 }
 
 // nullableColumn is a Column that knows its Nullable(...) form; Nullable
@@ -79,20 +80,24 @@ func For(chType string) (Column, error) {
 		return newJSONText(), nil
 	case "Decimal", "Decimal32", "Decimal64", "Decimal128", "Decimal256":
 		return newDecimal(), nil
-	case "Date", "Date32", "DateTime", "DateTime64":
+	case "DateTime":
 		return newDateTime(), nil
+	case "Date", "Date32", "DateTime64":
+		return newTime(), nil
 	case "Enum8", "Enum16":
 		return newEnum(), nil
-	case "String", "FixedString", "UUID", "IPv4", "IPv6":
+	case "String":
 		return newString(), nil
+	case "FixedString", "UUID", "IPv4", "IPv6":
+		return newText(), nil
 	case "Nothing":
 		// Only seen as Nullable(Nothing), the type of a bare NULL: all values
 		// are NULL, so a nullable string field carries them.
-		return newString(), nil
+		return newText(), nil
 	case "Bool", "Boolean":
 		return newBool(), nil
 	}
-	if c, ok := newNumber(name); ok && args == "" {
+	if c, ok := forNumber(name); ok && args == "" {
 		return c, nil
 	}
 	return nil, &UnsupportedColumnTypeError{Type: t}
@@ -136,123 +141,137 @@ func splitArgs(args string) []string {
 	return append(out, strings.TrimSpace(args[start:]))
 }
 
-// plain is a column whose scan type is also its field's value type.
-type plain[T any] struct {
-	v   T
-	buf buffer[T]
-	ft  data.FieldType
+// decoder reads rows of a block column in bulk: from the column's data
+// where it can reach it, else from its native encoding (what
+// column.Interface's Encode writes: ClickHouse's wire format) through enc.
+type decoder[T any] interface {
+	// decode writes rows [from, to) of col into dst. It reports false when
+	// col is not what it reads.
+	decode(dst []T, col chcol.Interface, from, to int, enc *encoder) bool
 }
 
-func newPlain[T any]() *plain[T] {
-	var zero T
-	return &plain[T]{ft: data.FieldTypeFor(zero)}
-}
-
-func (c *plain[T]) Target() any                   { return &c.v }
-func (c *plain[T]) Append()                       { c.buf.add(c.v) }
-func (c *plain[T]) Len() int                      { return c.buf.n }
-func (c *plain[T]) Field(name string) *data.Field { return c.buf.field(name, c.ft) }
-func (c *plain[T]) Type() data.FieldType          { return c.ft }
-func (c *plain[T]) nullable() Column              { return newNullPlain[T]() }
-
-// converted is a column scanned as S and stored as T (Decimal → float64).
-type converted[S, T any] struct {
-	v    S
-	conv func(S) T
-	buf  buffer[T]
+// typed is the one Column implementation: values of Go type T, read in
+// bulk by dec when the type has a decoder and the block column is native,
+// else scanned one by one.
+type typed[T any] struct {
 	ft   data.FieldType
+	dec  decoder[T] // nil: scanned only
+	scan func(dst []T, col chcol.Interface, from, to int) error
+	enc  encoder
+	// null makes the Nullable(T) form of this column (nil: none).
+	null func() Column
 }
 
-func newConverted[S, T any](conv func(S) T) *converted[S, T] {
-	var zero T
-	return &converted[S, T]{conv: conv, ft: data.FieldTypeFor(zero)}
-}
+func (c *typed[T]) Type() data.FieldType { return c.ft }
+func (c *typed[T]) release()             { c.enc.forget() }
 
-func (c *converted[S, T]) Target() any                   { return &c.v }
-func (c *converted[S, T]) Append()                       { c.buf.add(c.conv(c.v)) }
-func (c *converted[S, T]) Len() int                      { return c.buf.n }
-func (c *converted[S, T]) Field(name string) *data.Field { return c.buf.field(name, c.ft) }
-func (c *converted[S, T]) Type() data.FieldType          { return c.ft }
-func (c *converted[S, T]) nullable() Column              { return newNullConverted(c.conv) }
-
-// buffer holds values in chunks that never regrow: the first is small (a
-// three-row result stays cheap), each next one doubles up to maxChunk. A
-// field is then allocated once at the exact length and filled by copy, so
-// building a frame never holds more than the values plus one field's worth.
-type buffer[T any] struct {
-	full [][]T
-	cur  []T
-	n    int
-	// first is the size of the first chunk after a field was built: the
-	// last field's length, so a Reader's next chunk fits in one allocation.
-	first int
-}
-
-const (
-	firstChunk = 256
-	maxChunk   = 64 * 1024
-)
-
-func (b *buffer[T]) add(v T) {
-	if len(b.cur) == cap(b.cur) {
-		b.grow()
-	}
-	b.cur = append(b.cur, v)
-	b.n++
-}
-
-func (b *buffer[T]) grow() {
-	size := max(b.first, firstChunk)
-	if b.cur != nil {
-		b.full = append(b.full, b.cur)
-		size = min(2*cap(b.cur), maxChunk)
-	}
-	b.cur = make([]T, 0, size)
-}
-
-// field moves the values into a new field and empties the buffer.
-func (b *buffer[T]) field(name string, ft data.FieldType) *data.Field {
-	f := data.NewFieldFromFieldType(ft, b.n)
+func (c *typed[T]) newField(name string, n int) (*data.Field, any, error) {
+	f := data.NewFieldFromFieldType(c.ft, n)
 	f.Name = name
-	if b.n > 0 {
-		dst, ok := fieldSlice[T](f, b.n)
-		chunks := append(b.full, b.cur)
-		b.full, b.cur = nil, nil
-		at := 0
-		for i, chunk := range chunks {
-			// Drop each chunk once copied, so the collector can take it
-			// back while the rest is copied.
-			chunks[i] = nil
-			if ok {
-				at += copy(dst[at:], chunk)
-				continue
+	s, err := fieldSlice[T](f)
+	return f, s, err
+}
+
+func (c *typed[T]) fill(dst any, at int, col chcol.Interface, from, to int, native bool) error {
+	if native && c.decodeBlock(dst, at, col, from, to) {
+		return nil
+	}
+	return c.scan(dst.([]T)[at:at+to-from], col, from, to)
+}
+
+// decodeBlock is fill's bulk path; false when the type has none or the
+// block's encoding is not what the decoder reads.
+func (c *typed[T]) decodeBlock(dst any, at int, col chcol.Interface, from, to int) bool {
+	return c.dec != nil && c.dec.decode(dst.([]T)[at:at+to-from], col, from, to, &c.enc)
+}
+
+func (c *typed[T]) nullable() Column {
+	if c.null == nil {
+		return nil
+	}
+	return c.null()
+}
+
+// newTyped is a column of T scanned directly into the field's values (the
+// driver's ScanRow takes a *T), with an optional bulk decoder, whose
+// Nullable form scans into **T (the driver allocates each non-NULL value)
+// and decodes in bulk through nullDecoder.
+func newTyped[T any](dec decoder[T]) *typed[T] {
+	var zero T
+	c := &typed[T]{ft: data.FieldTypeFor(zero), dec: dec, scan: scanInto[T]}
+	c.null = func() Column {
+		n := &typed[*T]{ft: data.FieldTypeFor((*T)(nil)), scan: scanInto[*T]}
+		if dec != nil {
+			n.dec = nullDecoder[T]{inner: dec}
+		}
+		return n
+	}
+	return c
+}
+
+// newConverted is a column scanned as S and stored as T (Decimal → float64).
+func newConverted[S, T any](conv func(S) T) *typed[T] {
+	var zero T
+	scan := func(dst []T, col chcol.Interface, from, to int) error {
+		var s S
+		for i := from; i < to; i++ {
+			if err := col.ScanRow(&s, i); err != nil {
+				return err
 			}
-			for _, v := range chunk {
-				f.Set(at, v)
-				at++
+			dst[i-from] = conv(s)
+		}
+		return nil
+	}
+	c := &typed[T]{ft: data.FieldTypeFor(zero), scan: scan}
+	c.null = func() Column {
+		scanNull := func(dst []*T, col chcol.Interface, from, to int) error {
+			var p *S
+			for i := from; i < to; i++ {
+				if err := col.ScanRow(&p, i); err != nil {
+					return err
+				}
+				if p == nil {
+					dst[i-from] = nil
+					continue
+				}
+				v := conv(*p)
+				dst[i-from] = &v
+				p = nil
 			}
+			return nil
+		}
+		return &typed[*T]{ft: data.FieldTypeFor((*T)(nil)), scan: scanNull}
+	}
+	return c
+}
+
+// scanInto scans each value straight into its place in the field: the
+// driver's ScanRow has a case for *T (and for **T, allocating the value).
+func scanInto[T any](dst []T, col chcol.Interface, from, to int) error {
+	for i := from; i < to; i++ {
+		if err := col.ScanRow(&dst[i-from], i); err != nil {
+			return err
 		}
 	}
-	*b = buffer[T]{first: min(b.n, maxChunk)}
-	return f
+	return nil
 }
 
-// fieldSlice returns the field's storage as a []T, so values are copied in
-// bulk. The SDK keeps a field's values in a Go slice and PointerAt returns
-// &slice[i]; the check on the last element makes sure that still holds and
-// falls back to Set per value otherwise.
-func fieldSlice[T any](f *data.Field, n int) ([]T, bool) {
-	first, ok := f.PointerAt(0).(*T)
-	if !ok {
-		return nil, false
+// fieldSlice returns the field's storage as a []T, so a column fills it in
+// place. The SDK keeps a field's values in a Go slice and PointerAt returns
+// &slice[i]; the check on the last element makes sure that still holds.
+func fieldSlice[T any](f *data.Field) ([]T, error) {
+	n := f.Len()
+	if n == 0 {
+		return nil, nil
 	}
-	last, ok := f.PointerAt(n - 1).(*T)
-	if !ok {
-		return nil, false
+	first, ok := f.PointerAt(0).(*T)
+	last, ok2 := f.PointerAt(n - 1).(*T)
+	if !ok || !ok2 {
+		return nil, fmt.Errorf("frames: a %s field does not hold %T values", f.Type(), first)
 	}
 	s := unsafe.Slice(first, n)
 	if &s[n-1] != last {
-		return nil, false
+		return nil, fmt.Errorf("frames: a %s field's values are not one Go slice", f.Type())
 	}
-	return s, true
+	return s, nil
 }

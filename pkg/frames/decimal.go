@@ -10,4 +10,4 @@ func newDecimal() Column { return newConverted(decimalFloat) }
 
 func decimalFloat(d decimal.Decimal) float64 { return d.InexactFloat64() }
 
-var _ nullableColumn = (*converted[decimal.Decimal, float64])(nil)
+var _ nullableColumn = (*typed[float64])(nil)

@@ -16,27 +16,32 @@
 // enum, array/map as JSON text) and the Nullable, LowCardinality and
 // SimpleAggregateFunction wrappers reuse the inner type's code.
 //
-// # Why typed scan targets and not whole blocks
+// # One pass from the driver's blocks
 //
 // clickhouse-go v2 (v2.50) decodes each native block into its lib/column
-// columns (backed by ch-go's proto columns), but the block lives in the
-// unexported rows struct: driver.Rows offers Next/Scan/ColumnTypes, and no
-// supported public API hands out a block, its column.Interface values or the
-// ch-go columns (only Batch.Columns exists, for inserts). Copying a whole
-// column per block would need ch-go's own client (a second driver and
-// connection pool beside the store's) or reflection into unexported fields;
-// we do neither. Instead For chooses, once per column, a pointer of the
-// concrete Go type that the column's ScanRow fills through its type switch
-// (*float64, *string, *time.Time, **T for Nullable, ...). Each row costs one
-// Scan call with the same pre-built []any of pointers: no reflection and no
-// allocation for fixed-width values (strings are allocated by the driver;
-// Nullable values get the fresh *T the driver allocates, which the nullable
-// field keeps). Values go into typed, fixed-size chunk slices that never
-// regrow; a field is built once from them at the exact final length.
+// columns (backed by ch-go's proto columns) and steps through it row by row;
+// its driver.Rows has no public way to hand out the block, and copying values
+// out row by row costs a call per value and, for String, an allocation per
+// value. So the Reader keeps the blocks themselves (a pointer load per row
+// from the rows' unexported block field, found by name and type, see
+// block.go) and, once the number of rows is known, allocates each field at
+// its final length and fills it block by block:
 //
-// Chunks: driver.Rows does not show where a block ends, so Reader.Next cuts
-// chunks by row count. With the default of 65536 rows (ClickHouse's
-// max_block_size) a chunk is about one block.
+//   - numbers and DateTime from the column's native encoding (Encode, the
+//     one public bulk view: a copy for numbers, a loop for DateTime);
+//   - String as Go strings pointing into the block's own value buffer (no
+//     copy and no allocation per value); LowCardinality(String) by its
+//     dictionary, decoded once per block;
+//   - Nullable(T) through the NULL map, with the block's values in one
+//     allocation the field's pointers point into;
+//   - every other type (Decimal, Enum, Date, DateTime64, FixedString, UUID,
+//     IP, Array, Map, ...) value by value through the driver's ScanRow,
+//     straight into the field.
+//
+// Where the driver's layout is not the expected one, the bulk paths fall
+// back to ScanRow, and rows without a block field are an error naming the
+// driver type; the integration tests check that the bulk paths are taken.
+// A column is never Nullable in the frame unless it is in ClickHouse.
 //
 // # Notes
 //

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
-	"reflect"
 	"testing"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	chproto "github.com/ClickHouse/clickhouse-go/v2/lib/proto"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/stretchr/testify/require"
 
@@ -18,47 +18,39 @@ func TestFor(t *testing.T) {
 	tests := []struct {
 		chType string
 		want   data.FieldType
-		target any // the scan target's type
 	}{
-		{"Int8", data.FieldTypeInt8, (*int8)(nil)},
-		{"UInt64", data.FieldTypeUint64, (*uint64)(nil)},
-		{"Float64", data.FieldTypeFloat64, (*float64)(nil)},
-		{"String", data.FieldTypeString, (*string)(nil)},
-		{"FixedString(16)", data.FieldTypeString, (*string)(nil)},
-		{"UUID", data.FieldTypeString, (*string)(nil)},
-		{"Date", data.FieldTypeTime, nil},
-		{"DateTime", data.FieldTypeTime, nil},
-		{"DateTime('Europe/Berlin')", data.FieldTypeTime, nil},
-		{"DateTime64(3, 'UTC')", data.FieldTypeTime, nil},
-		{"Decimal(18, 4)", data.FieldTypeFloat64, nil},
-		{"Decimal32(2)", data.FieldTypeFloat64, nil},
-		{"Enum8('todo' = 1, 'in_progress' = 2, 'done' = 3)", data.FieldTypeString, (*string)(nil)},
-		{"Enum16('a' = 1)", data.FieldTypeString, (*string)(nil)},
-		{"Bool", data.FieldTypeBool, (*bool)(nil)},
-		{"Nullable(Float64)", data.FieldTypeNullableFloat64, (**float64)(nil)},
-		{"Nullable(DateTime)", data.FieldTypeNullableTime, nil},
-		{"Nullable(Decimal(9, 2))", data.FieldTypeNullableFloat64, nil},
-		{"Nullable(Nothing)", data.FieldTypeNullableString, (**string)(nil)},
-		{"LowCardinality(String)", data.FieldTypeString, (*string)(nil)},
-		{"LowCardinality(Nullable(String))", data.FieldTypeNullableString, (**string)(nil)},
-		{"SimpleAggregateFunction(sum, UInt64)", data.FieldTypeUint64, (*uint64)(nil)},
-		{"Array(String)", data.FieldTypeString, nil},
-		{"Array(Nullable(Enum8('a, b' = 1)))", data.FieldTypeString, nil},
-		{"Map(String, UInt64)", data.FieldTypeString, nil},
-		{" UInt8 ", data.FieldTypeUint8, (*uint8)(nil)},
+		{"Int8", data.FieldTypeInt8},
+		{"UInt64", data.FieldTypeUint64},
+		{"Float64", data.FieldTypeFloat64},
+		{"String", data.FieldTypeString},
+		{"FixedString(16)", data.FieldTypeString},
+		{"UUID", data.FieldTypeString},
+		{"Date", data.FieldTypeTime},
+		{"DateTime", data.FieldTypeTime},
+		{"DateTime('Europe/Berlin')", data.FieldTypeTime},
+		{"DateTime64(3, 'UTC')", data.FieldTypeTime},
+		{"Decimal(18, 4)", data.FieldTypeFloat64},
+		{"Decimal32(2)", data.FieldTypeFloat64},
+		{"Enum8('todo' = 1, 'in_progress' = 2, 'done' = 3)", data.FieldTypeString},
+		{"Enum16('a' = 1)", data.FieldTypeString},
+		{"Bool", data.FieldTypeBool},
+		{"Nullable(Float64)", data.FieldTypeNullableFloat64},
+		{"Nullable(DateTime)", data.FieldTypeNullableTime},
+		{"Nullable(Decimal(9, 2))", data.FieldTypeNullableFloat64},
+		{"Nullable(Nothing)", data.FieldTypeNullableString},
+		{"LowCardinality(String)", data.FieldTypeString},
+		{"LowCardinality(Nullable(String))", data.FieldTypeNullableString},
+		{"SimpleAggregateFunction(sum, UInt64)", data.FieldTypeUint64},
+		{"Array(String)", data.FieldTypeString},
+		{"Array(Nullable(Enum8('a, b' = 1)))", data.FieldTypeString},
+		{"Map(String, UInt64)", data.FieldTypeString},
+		{" UInt8 ", data.FieldTypeUint8},
 	}
 	for _, tt := range tests {
 		t.Run(tt.chType, func(t *testing.T) {
 			c, err := frames.For(tt.chType)
 			require.NoError(t, err)
 			require.Equal(t, tt.want, c.Type())
-			if tt.target != nil {
-				require.Equal(t, reflect.TypeOf(tt.target), reflect.TypeOf(c.Target()))
-			}
-			require.Same(t, c.Target(), c.Target(), "the target must stay the same pointer")
-			f := c.Field("x")
-			require.Equal(t, tt.want, f.Type())
-			require.Equal(t, 0, f.Len())
 		})
 	}
 }
@@ -77,12 +69,36 @@ func TestForUnsupported(t *testing.T) {
 	}
 }
 
-// fakeRows serves columns of uint64 and *string values through the same
-// pointer cases clickhouse-go's ScanRow uses.
+// fakeRows serves real clickhouse-go blocks of a UInt64 column n (the row
+// number) and a Nullable(String) column s ("odd" on even row numbers, NULL
+// on odd ones) the way clickhouse-go's rows do: a block field, and Next
+// stepping through each block's rows.
 type fakeRows struct {
 	driver.Rows
-	n, row int
+	block  *chproto.Block
+	blocks []*chproto.Block
+	row    int
 	err    error // returned after the rows
+}
+
+func newFakeRows(t testing.TB, n, blockRows int, err error) *fakeRows {
+	t.Helper()
+	r := &fakeRows{err: err}
+	for from := 0; from < n; from += blockRows {
+		b := chproto.NewBlock()
+		require.NoError(t, b.AddColumn("n", "UInt64"))
+		require.NoError(t, b.AddColumn("s", "Nullable(String)"))
+		for i := from; i < min(n, from+blockRows); i++ {
+			var s *string
+			if i%2 == 0 {
+				odd := "odd"
+				s = &odd
+			}
+			require.NoError(t, b.Append(uint64(i), s))
+		}
+		r.blocks = append(r.blocks, b)
+	}
+	return r
 }
 
 type fakeType struct {
@@ -96,28 +112,38 @@ func (f fakeType) DatabaseTypeName() string { return f.chType }
 func (r *fakeRows) ColumnTypes() []driver.ColumnType {
 	return []driver.ColumnType{fakeType{name: "n", chType: "UInt64"}, fakeType{name: "s", chType: "Nullable(String)"}}
 }
-func (r *fakeRows) Next() bool { r.row++; return r.row <= r.n }
+
+func (r *fakeRows) Next() bool {
+	for r.block == nil || r.row >= r.block.Rows() {
+		if len(r.blocks) == 0 {
+			return false
+		}
+		r.block, r.blocks, r.row = r.blocks[0], r.blocks[1:], 0
+	}
+	r.row++
+	return true
+}
+
 func (r *fakeRows) Err() error {
-	if r.row > r.n {
+	if len(r.blocks) == 0 && (r.block == nil || r.row >= r.block.Rows()) {
 		return r.err
 	}
 	return nil
 }
-func (r *fakeRows) Scan(dest ...any) error {
-	*dest[0].(*uint64) = uint64(r.row - 1)
-	p := dest[1].(**string)
-	if r.row%2 == 0 {
-		*p = nil
-	} else {
-		s := "odd"
-		*p = &s
-	}
-	return nil
+
+// otherRows is a driver.Rows without clickhouse-go's block field.
+type otherRows struct{ driver.Rows }
+
+func (otherRows) ColumnTypes() []driver.ColumnType { return nil }
+
+func TestReadAllNeedsBlocks(t *testing.T) {
+	_, _, err := frames.ReadAll(context.Background(), otherRows{}, 0)
+	require.ErrorContains(t, err, "do not expose their native blocks")
 }
 
 func TestReadAllManyChunks(t *testing.T) {
-	const n = 300_000 // more than several buffer chunks
-	frame, notices, err := frames.ReadAll(context.Background(), &fakeRows{n: n}, 0)
+	const n = 300_000 // several blocks
+	frame, notices, err := frames.ReadAll(context.Background(), newFakeRows(t, n, 65_505, nil), 0)
 	require.NoError(t, err)
 	require.Empty(t, notices)
 	require.Equal(t, n, frame.Rows())
@@ -133,26 +159,27 @@ func TestReadAllManyChunks(t *testing.T) {
 
 func TestReadAllCapAndErrors(t *testing.T) {
 	ctx := context.Background()
-	frame, notices, err := frames.ReadAll(ctx, &fakeRows{n: 11}, 10)
+	frame, notices, err := frames.ReadAll(ctx, newFakeRows(t, 11, 4, nil), 10)
 	require.NoError(t, err)
 	require.Equal(t, 10, frame.Rows())
 	require.Len(t, notices, 1)
 	require.Equal(t, data.NoticeSeverityWarning, notices[0].Severity)
 
 	boom := errors.New("boom")
-	_, _, err = frames.ReadAll(ctx, &fakeRows{n: 5, err: boom}, 0)
+	_, _, err = frames.ReadAll(ctx, newFakeRows(t, 5, 4, boom), 0)
 	require.ErrorIs(t, err, boom)
-	_, _, err = frames.ReadAll(ctx, &fakeRows{n: 10, err: boom}, 10)
+	_, _, err = frames.ReadAll(ctx, newFakeRows(t, 10, 4, boom), 10)
 	require.ErrorIs(t, err, boom, "an error right at the cap is still reported")
 
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	_, _, err = frames.ReadAll(cancelled, &fakeRows{n: 5}, 0)
+	_, _, err = frames.ReadAll(cancelled, newFakeRows(t, 5, 4, nil), 0)
 	require.ErrorIs(t, err, context.Canceled)
 }
 
 func TestReaderChunks(t *testing.T) {
-	r, err := frames.NewReader(&fakeRows{n: 7}, 3)
+	// Chunks of 3 rows from blocks of 4: chunks cross block boundaries.
+	r, err := frames.NewReader(newFakeRows(t, 7, 4, nil), 3)
 	require.NoError(t, err)
 	var sizes []int
 	for {
@@ -162,6 +189,9 @@ func TestReaderChunks(t *testing.T) {
 		}
 		require.NoError(t, err)
 		sizes = append(sizes, f.Rows())
+		for i := 0; i < f.Rows(); i++ {
+			require.Equal(t, uint64(r.RowsRead()-f.Rows()+i), f.Fields[0].At(i))
+		}
 	}
 	require.Equal(t, []int{3, 3, 1}, sizes)
 	names, types := r.Columns()

@@ -1,6 +1,9 @@
 package frames
 
-import "github.com/grafana/grafana-plugin-sdk-go/data"
+import (
+	"github.com/ClickHouse/ch-go/proto"
+	chcol "github.com/ClickHouse/clickhouse-go/v2/lib/column"
+)
 
 // forNullable resolves Nullable(T): the inner column's nullable form, so
 // Nullable never copies an inner type's code.
@@ -13,59 +16,37 @@ func forNullable(t, args string) (Column, error) {
 	if !ok {
 		return nil, &UnsupportedColumnTypeError{Type: t}
 	}
-	return n.nullable(), nil
-}
-
-// nullPlain scans into **T: clickhouse-go sets it to nil for NULL and to a
-// freshly allocated *T otherwise, which the nullable field keeps as is.
-type nullPlain[T any] struct {
-	p   *T
-	buf buffer[*T]
-	ft  data.FieldType
-}
-
-func newNullPlain[T any]() *nullPlain[T] {
-	return &nullPlain[T]{ft: data.FieldTypeFor((*T)(nil))}
-}
-
-func (c *nullPlain[T]) Target() any { return &c.p }
-func (c *nullPlain[T]) Append() {
-	c.buf.add(c.p)
-	// The next row's ScanRow allocates a new *T (or writes nil); dropping
-	// ours makes sure two rows can never share one value.
-	c.p = nil
-}
-func (c *nullPlain[T]) Len() int                      { return c.buf.n }
-func (c *nullPlain[T]) Field(name string) *data.Field { return c.buf.field(name, c.ft) }
-func (c *nullPlain[T]) Type() data.FieldType          { return c.ft }
-
-// nullConverted scans into **S and stores *T (Nullable(Decimal) → *float64).
-type nullConverted[S, T any] struct {
-	p    *S
-	conv func(S) T
-	buf  buffer[*T]
-	ft   data.FieldType
-}
-
-func newNullConverted[S, T any](conv func(S) T) *nullConverted[S, T] {
-	return &nullConverted[S, T]{conv: conv, ft: data.FieldTypeFor((*T)(nil))}
-}
-
-func (c *nullConverted[S, T]) Target() any { return &c.p }
-func (c *nullConverted[S, T]) Append() {
-	if c.p == nil {
-		c.buf.add(nil)
-		return
+	c := n.nullable()
+	if c == nil {
+		return nil, &UnsupportedColumnTypeError{Type: t}
 	}
-	v := c.conv(*c.p)
-	c.buf.add(&v)
-	c.p = nil
+	return c, nil
 }
-func (c *nullConverted[S, T]) Len() int                      { return c.buf.n }
-func (c *nullConverted[S, T]) Field(name string) *data.Field { return c.buf.field(name, c.ft) }
-func (c *nullConverted[S, T]) Type() data.FieldType          { return c.ft }
 
-var (
-	_ Column = (*nullPlain[float64])(nil)
-	_ Column = (*nullConverted[float64, float64])(nil)
-)
+// nullDecoder reads Nullable(T): the NULL map (a byte per row, 1 for NULL)
+// and the inner column's values in bulk. The values of one block share one
+// allocation, which the field's pointers point into.
+type nullDecoder[T any] struct{ inner decoder[T] }
+
+func (d nullDecoder[T]) decode(dst []*T, col chcol.Interface, from, to int, enc *encoder) bool {
+	n, ok := col.(*chcol.Nullable)
+	if !ok {
+		return false
+	}
+	nulls, ok := innerField[proto.ColUInt8](n, "nulls")
+	if !ok || len(*nulls) != col.Rows() {
+		return false
+	}
+	values := make([]T, to-from)
+	if !d.inner.decode(values, n.Base(), from, to, enc) {
+		return false
+	}
+	for i, null := range (*nulls)[from:to] {
+		if null != 0 {
+			dst[i] = nil
+		} else {
+			dst[i] = &values[i]
+		}
+	}
+	return true
+}

@@ -2,42 +2,42 @@
 
 package frames
 
-// newNumber returns the column of a fixed-width number type.
-func newNumber(name string) (Column, bool) {
+// forNumber returns the column of a fixed-width number type.
+func forNumber(name string) (Column, bool) {
 	switch name {
 	case "Int8":
-		return newPlain[int8](), true
+		return newNumber[int8](), true
 	case "Int16":
-		return newPlain[int16](), true
+		return newNumber[int16](), true
 	case "Int32":
-		return newPlain[int32](), true
+		return newNumber[int32](), true
 	case "Int64":
-		return newPlain[int64](), true
+		return newNumber[int64](), true
 	case "UInt8":
-		return newPlain[uint8](), true
+		return newNumber[uint8](), true
 	case "UInt16":
-		return newPlain[uint16](), true
+		return newNumber[uint16](), true
 	case "UInt32":
-		return newPlain[uint32](), true
+		return newNumber[uint32](), true
 	case "UInt64":
-		return newPlain[uint64](), true
+		return newNumber[uint64](), true
 	case "Float32":
-		return newPlain[float32](), true
+		return newNumber[float32](), true
 	case "Float64":
-		return newPlain[float64](), true
+		return newNumber[float64](), true
 	}
 	return nil, false
 }
 
 var (
-	_ nullableColumn = (*plain[int8])(nil)
-	_ nullableColumn = (*plain[int16])(nil)
-	_ nullableColumn = (*plain[int32])(nil)
-	_ nullableColumn = (*plain[int64])(nil)
-	_ nullableColumn = (*plain[uint8])(nil)
-	_ nullableColumn = (*plain[uint16])(nil)
-	_ nullableColumn = (*plain[uint32])(nil)
-	_ nullableColumn = (*plain[uint64])(nil)
-	_ nullableColumn = (*plain[float32])(nil)
-	_ nullableColumn = (*plain[float64])(nil)
+	_ nullableColumn = (*typed[int8])(nil)
+	_ nullableColumn = (*typed[int16])(nil)
+	_ nullableColumn = (*typed[int32])(nil)
+	_ nullableColumn = (*typed[int64])(nil)
+	_ nullableColumn = (*typed[uint8])(nil)
+	_ nullableColumn = (*typed[uint16])(nil)
+	_ nullableColumn = (*typed[uint32])(nil)
+	_ nullableColumn = (*typed[uint64])(nil)
+	_ nullableColumn = (*typed[float32])(nil)
+	_ nullableColumn = (*typed[float64])(nil)
 )

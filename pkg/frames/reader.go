@@ -7,16 +7,13 @@ import (
 	"io"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	chproto "github.com/ClickHouse/clickhouse-go/v2/lib/proto"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 )
 
 // DefaultChunkRows is the chunk size Reader uses when given none: ClickHouse's
 // default max_block_size, so a chunk is about one native block.
 const DefaultChunkRows = 65536
-
-// ctxCheckRows is how often (in rows) a read looks at its context: often
-// enough to stop promptly, rarely enough to cost nothing per row.
-const ctxCheckRows = 1024
 
 // Notices are what a caller should attach to the frame's Meta.Notices.
 type Notices []data.Notice
@@ -33,6 +30,13 @@ type Notices []data.Notice
 //
 // # Notes
 //
+// Reading keeps the driver's native blocks (not copies of their values) and
+// builds each field once, at its final length, from them: block by block,
+// in bulk where the column's encoding allows (numbers, String, DateTime,
+// their Nullable forms, LowCardinality(String)), else value by value through
+// the driver's ScanRow straight into the field. A block is let go as soon
+// as its rows are in the fields.
+//
 // The first Next call returns a frame even when the result is empty, so the
 // caller always learns the fields; later calls return io.EOF once the rows
 // are used up. Reader never closes rows. Closing clickhouse-go rows reads and
@@ -40,14 +44,27 @@ type Notices []data.Notice
 // its context, or KILL QUERY) when abandoning a large one.
 type Reader struct {
 	rows      driver.Rows
+	blocks    blockTracker
 	names     []string
 	chTypes   []string
 	cols      []Column
-	targets   []any
 	chunkRows int
 	read      int
 	started   bool
 	done      bool
+
+	// segs are the rows read since the last frame, as ranges of blocks.
+	segs    []segment
+	pending int
+	// last is the block the rows are in, and lastRow the row they are on.
+	last    *chproto.Block
+	lastRow int
+}
+
+// segment is rows [from, to) of a block.
+type segment struct {
+	block    *chproto.Block
+	from, to int
 }
 
 // NewReader prepares a Reader for rows, choosing each column's Go type once
@@ -57,13 +74,17 @@ func NewReader(rows driver.Rows, chunkRows int) (*Reader, error) {
 	if chunkRows <= 0 {
 		chunkRows = DefaultChunkRows
 	}
+	blocks, err := newBlockTracker(rows)
+	if err != nil {
+		return nil, err
+	}
 	types := rows.ColumnTypes()
 	r := &Reader{
 		rows:      rows,
+		blocks:    blocks,
 		names:     make([]string, len(types)),
 		chTypes:   make([]string, len(types)),
 		cols:      make([]Column, len(types)),
-		targets:   make([]any, len(types)),
 		chunkRows: chunkRows,
 	}
 	for i, ct := range types {
@@ -76,7 +97,7 @@ func NewReader(rows driver.Rows, chunkRows int) (*Reader, error) {
 			}
 			return nil, err
 		}
-		r.cols[i], r.targets[i] = col, col.Target()
+		r.cols[i] = col
 	}
 	return r, nil
 }
@@ -101,17 +122,16 @@ func (r *Reader) Next(ctx context.Context) (*data.Frame, error) {
 		return nil, io.EOF
 	}
 	r.started = true
-	return r.frame(), nil
+	return r.frame()
 }
 
-// fill scans up to limit rows into the columns and returns how many it read.
+// fill takes up to limit more rows, as ranges of the driver's blocks, and
+// returns how many it took. The context is checked once per block.
 func (r *Reader) fill(ctx context.Context, limit int) (int, error) {
 	n := 0
 	for n < limit && !r.done {
-		if n%ctxCheckRows == 0 {
-			if err := ctx.Err(); err != nil {
-				return n, fmt.Errorf("read query result: %w", err)
-			}
+		if err := ctx.Err(); err != nil {
+			return n, fmt.Errorf("read query result: %w", err)
 		}
 		if !r.rows.Next() {
 			r.done = true
@@ -120,25 +140,58 @@ func (r *Reader) fill(ctx context.Context, limit int) (int, error) {
 			}
 			break
 		}
-		if err := r.rows.Scan(r.targets...); err != nil {
-			return n, fmt.Errorf("read row %d of the query result: %w", r.read+1, err)
+		blk := r.blocks.block()
+		if len(blk.Columns) != len(r.cols) {
+			return n, fmt.Errorf("read query result: a block has %d columns, the result %d", len(blk.Columns), len(r.cols))
 		}
-		for _, c := range r.cols {
-			c.Append()
+		pos := 0
+		if blk == r.last {
+			pos = r.lastRow + 1
 		}
-		n++
-		r.read++
+		k := min(blk.Rows()-pos, limit-n)
+		// The rows are on row pos; step over the others this range takes.
+		for i := 1; i < k; i++ {
+			if !r.rows.Next() {
+				return n, fmt.Errorf("read query result: the block ended at row %d of %d", pos+i, blk.Rows())
+			}
+		}
+		r.segs = append(r.segs, segment{block: blk, from: pos, to: pos + k})
+		r.last, r.lastRow = blk, pos+k-1
+		r.pending += k
+		r.read += k
+		n += k
 	}
 	return n, nil
 }
 
-// frame builds a frame from the values read since the last one.
-func (r *Reader) frame() *data.Frame {
+// frame builds a frame from the rows taken since the last one: each field
+// allocated once at its final length, filled block by block.
+func (r *Reader) frame() (*data.Frame, error) {
 	fields := make([]*data.Field, len(r.cols))
+	dsts := make([]any, len(r.cols))
 	for i, c := range r.cols {
-		fields[i] = c.Field(r.names[i])
+		var err error
+		if fields[i], dsts[i], err = c.newField(r.names[i], r.pending); err != nil {
+			return nil, err
+		}
 	}
-	return data.NewFrame("", fields...)
+	at := 0
+	for si, s := range r.segs {
+		for i, c := range r.cols {
+			col := s.block.Columns[i]
+			native := string(col.Type()) == r.chTypes[i]
+			if err := c.fill(dsts[i], at, col, s.from, s.to, native); err != nil {
+				return nil, fmt.Errorf("read column %q of the query result: %w", r.names[i], err)
+			}
+		}
+		at += s.to - s.from
+		r.segs[si] = segment{} // the block can go
+	}
+	for _, c := range r.cols {
+		c.release()
+	}
+	r.segs, r.pending = r.segs[:0], 0
+	return data.NewFrame("", fields...), nil
 }
 
 // ReadAll reads the whole result into one frame, or its first maxRows rows
@@ -171,5 +224,9 @@ func ReadAll(ctx context.Context, rows driver.Rows, maxRows int) (*data.Frame, N
 			return nil, nil, fmt.Errorf("read query result after %d rows: %w", r.read, err)
 		}
 	}
-	return r.frame(), notices, nil
+	f, err := r.frame()
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, notices, nil
 }

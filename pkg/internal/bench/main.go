@@ -53,6 +53,7 @@ type config struct {
 	inflight []int
 	// plugin process
 	pprofPort string
+	pluginEnv []string
 	pluginLog string
 	logLevel  string
 }
@@ -77,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	inflight := fs.String("inflight", "9,12", "load mode, scenario cancel: slow queries in flight when they are cancelled, comma-separated")
 	fs.DurationVar(&c.down, "down", 10*time.Second, "load mode, scenario restart: how long ClickHouse stays down")
 	fs.StringVar(&c.pprofPort, "pprof", "", "start the plugin with the SDK's pprof server on this port")
+	env := fs.String("plugin-env", "", "extra environment of the plugin process, comma-separated KEY=VALUE (e.g. GOGC=50,GOMEMLIMIT=512MiB)")
 	fs.StringVar(&c.pluginLog, "plugin-log", "", "write the plugin's log lines to this file")
 	fs.StringVar(&c.logLevel, "log-level", "info", "plugin log level passed on (Grafana's default is info)")
 	if err := fs.Parse(args); err != nil {
@@ -87,6 +89,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("expected one mode: query or load")
 	}
 	c.mode = fs.Arg(0)
+	for _, kv := range strings.Split(*env, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		if !strings.Contains(kv, "=") {
+			return c, fmt.Errorf("-plugin-env: expected KEY=VALUE, got %q", kv)
+		}
+		c.pluginEnv = append(c.pluginEnv, kv)
+	}
 	c.datasets = strings.Split(*ds, ",")
 	for _, d := range c.datasets {
 		if _, ok := datasetSpecs(false)[d]; !ok {
@@ -222,7 +233,7 @@ func (b *bench) startPlugin() error {
 		logFile = f
 	}
 	b.logs = &logCounter{w: logFile}
-	var env []string
+	env := append([]string{}, b.cfg.pluginEnv...)
 	if b.cfg.pprofPort != "" {
 		env = append(env, "GF_PLUGIN_PROFILING_ENABLED=true", "GF_PLUGIN_PROFILING_PORT="+b.cfg.pprofPort)
 	}

@@ -23,6 +23,7 @@ type caseResult struct {
 	bytes      int64 // Arrow bytes of the plugin's frames
 	frames     int
 	plugin     []time.Duration
+	faults     []int64 // the plugin's minor page faults during each timed call
 	raw        []time.Duration
 	peak, base int64 // plugin's VmHWM during the case, and its RSS before
 }
@@ -117,11 +118,20 @@ func (b *bench) runCase(ctx context.Context, d *dataset, c queryCase) (caseResul
 				return r, err
 			}
 		}
+		st0, err := readStat(pid)
+		if err != nil {
+			return r, err
+		}
 		_, took, err := b.pluginCall(ctx, req)
 		if err != nil {
 			return r, fmt.Errorf("QueryData: %w", err)
 		}
+		st1, err := readStat(pid)
+		if err != nil {
+			return r, err
+		}
 		r.plugin = append(r.plugin, took)
+		r.faults = append(r.faults, int64(st1.MinorFaults-st0.MinorFaults))
 		if pluginFirst && sql != "" {
 			if err := r.timeRaw(ctx, d, sql, args); err != nil {
 				return r, err
@@ -205,7 +215,7 @@ func (r caseResult) added() []time.Duration {
 func (b *bench) printResults(results []caseResult) {
 	fmt.Fprintln(b.out)
 	tw := tabwriter.NewWriter(b.out, 0, 0, 1, ' ', tabwriter.Debug)
-	fmt.Fprintln(tw, "case\trows\tframes\tbytes\tplugin ms (min/med)\traw ms (min/med)\tplugin/raw (min/med)\tadded ms (med)\tpeak RSS\tRSS before\tpeak/bytes\t")
+	fmt.Fprintln(tw, "case\trows\tframes\tbytes\tplugin ms (min/med)\traw ms (min/med)\tplugin/raw (min/med)\tadded ms (med)\tpeak RSS\tRSS before\tpeak/bytes\tfaults (med)\t")
 	for _, r := range results {
 		ratio, added, rawMS := "-", "-", "-"
 		if len(r.raw) > 0 {
@@ -218,8 +228,8 @@ func (b *bench) printResults(results []caseResult) {
 		if r.bytes > 1<<20 {
 			perByte = fmt.Sprintf("%.1fx", float64(r.peak)/float64(r.bytes))
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.c.name, r.rows, r.frames, size(r.bytes),
-			ms(slices.Min(r.plugin))+" / "+ms(median(r.plugin)), rawMS, ratio, added, mib(r.peak), mib(r.base), perByte)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", r.c.name, r.rows, r.frames, size(r.bytes),
+			ms(slices.Min(r.plugin))+" / "+ms(median(r.plugin)), rawMS, ratio, added, mib(r.peak), mib(r.base), perByte, median(r.faults))
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(b.out)
@@ -251,8 +261,8 @@ func (b *bench) afterIdle(ctx context.Context, last caseResult) error {
 	if err != nil {
 		return err
 	}
-	b.logf("after %s idle: RSS %s before the query; it took %s (median before: %s), %d minor and %d major page faults",
-		b.cfg.idle, mib(idle.RSS), ms(took), ms(median(last.plugin)), st1.MinorFaults-st0.MinorFaults, st1.MajorFaults-st0.MajorFaults)
+	b.logf("after %s idle: RSS %s before the query; it took %s ms (median before: %s), %d minor page faults (median before: %d), %d major",
+		b.cfg.idle, mib(idle.RSS), ms(took), ms(median(last.plugin)), st1.MinorFaults-st0.MinorFaults, median(last.faults), st1.MajorFaults-st0.MajorFaults)
 	return nil
 }
 
