@@ -46,7 +46,7 @@ func TestSmoke(t *testing.T) {
 		{
 			name: "load mode",
 			args: []string{"-clickhouse", addr, "-datasets", "demo", "load"},
-			want: []string{`(?m)^\| 1 \| \d+ \| [\d.]+ \| \d+ms \| .* \| 0 \| \d+ MiB \|`, `(?m)^\| 3 \| `},
+			want: []string{`(?m)^\| 1 \| \d+ \| [\d.]+ \| [\d.]+m?s \| .* \| 0 \| \d+ MiB \|`, `(?m)^\| 3 \| `},
 		},
 		{
 			name: "cancel with the pool in use",
