@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"time"
 
 	"github.com/kpiflow/kpiflow/pkg/ledger"
 )
@@ -33,8 +32,8 @@ const (
 //
 // # Notes
 //
-// It holds the tasks stream's lock throughout, so no batch is written in
-// between. The erasure link is appended first, then the rows are rewritten
+// It holds the tasks stream's lock and lease throughout, so no batch is
+// written in between, by this process or another. The erasure link is appended first, then the rows are rewritten
 // with ALTER TABLE ... UPDATE mutations (which 18.16 has) and Erase waits for
 // them. If the mutations fail, the link stays and the rows keep the name;
 // verification still passes, and erasing again finishes the job. Events that
@@ -52,7 +51,11 @@ func (w *Writer) Erase(ctx context.Context, assignee, actor string) (EraseResult
 		return EraseResult{}, &InputError{Field: "assignee", Message: "this value is already a tombstone of an earlier erasure"}
 	}
 	const stream = "tasks"
-	defer w.lock(stream)()
+	lease, release, err := w.exclusive(ctx, stream)
+	if err != nil {
+		return EraseResult{}, err
+	}
+	defer release()
 
 	var rows uint64
 	if err := w.st.Conn().QueryRow(ctx, "SELECT count() FROM task_events WHERE assignee = ?", assignee).Scan(&rows); err != nil {
@@ -65,6 +68,9 @@ func (w *Writer) Erase(ctx context.Context, assignee, actor string) (EraseResult
 	subject := ledger.SubjectHash(assignee)
 	link := ledger.Next(head, stream, ledger.KindErasure, "erasure-"+randomBatchID()[2:], uint32(min(rows, 1<<32-1)),
 		hex.EncodeToString(subject[:]), w.now(), actor)
+	if err := w.checkLease(ctx, lease, stream); err != nil {
+		return EraseResult{}, err
+	}
 	if err := w.appendLink(ctx, link); err != nil {
 		return EraseResult{}, err
 	}
@@ -74,30 +80,9 @@ func (w *Writer) Erase(ctx context.Context, assignee, actor string) (EraseResult
 			return EraseResult{}, w.classify("erase the assignee from "+t, err)
 		}
 	}
-	if err := w.waitMutations(ctx); err != nil {
-		return EraseResult{}, err
+	if err := w.st.WaitMutations(ctx, erasedEvents, erasedCurrent); err != nil {
+		return EraseResult{}, w.classify("erase the assignee", err)
 	}
 	return EraseResult{SubjectSHA256: link.ContentSHA256, Rows: rows, LedgerSeq: link.Seq, LedgerHash: link.Hash, Tombstone: tomb}, nil
 }
 
-// waitMutations polls system.mutations until the erased tables have none
-// left to do: 18.16 has no mutations_sync setting.
-func (w *Writer) waitMutations(ctx context.Context) error {
-	for {
-		var pending uint64
-		err := w.st.Conn().QueryRow(ctx,
-			"SELECT count() FROM system.mutations WHERE database = currentDatabase() AND table IN (?, ?) AND is_done = 0",
-			erasedEvents, erasedCurrent).Scan(&pending)
-		if err != nil {
-			return w.classify("wait for the erasure mutations", err)
-		}
-		if pending == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for the erasure mutations (%d still running; they finish in the background): %w", pending, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}

@@ -308,3 +308,51 @@ func (h EraseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, res)
 }
+
+// Repairer rebuilds rollups that differ from their raw rows; *Writer is the real one.
+type Repairer interface {
+	Repair(ctx context.Context, req RepairRequest) (RepairReport, error)
+}
+
+// RepairHandler serves POST admin/repair with an optional body
+// {"from": ..., "to": ...} (RFC 3339 or epoch milliseconds) restricting the
+// rows' time range checked; without it every row is.
+type RepairHandler struct {
+	Repairer Repairer
+}
+
+func (h RepairHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		From json.RawMessage `json:"from"`
+		To   json.RawMessage `json:"to"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+		WriteError(w, &InputError{Field: "body", Message: `expected {"from": <time>, "to": <time>} (both optional) or no body: ` + err.Error()})
+		return
+	}
+	var req RepairRequest
+	for _, p := range []struct {
+		name string
+		raw  json.RawMessage
+		dst  *time.Time
+	}{{"from", body.From, &req.From}, {"to", body.To, &req.To}} {
+		if len(p.raw) == 0 {
+			continue
+		}
+		v := strings.Trim(string(p.raw), `"`)
+		t, err := parseParamTime(v)
+		if err != nil {
+			WriteError(w, &InputError{Field: p.name, Message: err.Error()})
+			return
+		}
+		*p.dst = t
+	}
+	rep, err := h.Repairer.Repair(r.Context(), req)
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}

@@ -118,16 +118,18 @@ func retryAdvice(code int32) (string, bool) {
 // Writer stores decoded batches: it drops duplicates, inserts the rest in one
 // ClickHouse batch and appends a link to the stream's ledger chain. It
 // serialises writes per stream, so seq numbers and the duplicate check are
-// consistent within one process.
+// consistent.
 //
 //	w := ingest.NewWriter(st, ingest.NopNotifier{})
 //	res, err := w.Write(ctx, batch, r.Header.Get("Idempotency-Key"), "user:alice")
 //
 // # Notes
 //
-// Several processes writing the same stream (two Grafana replicas, or the
-// kpiflow CLI beside the plugin) are not serialised with each other: their
-// ledger links may then share a seq, which verification reports.
+// Writes of one stream are serialised within the process by a mutex and
+// across processes sharing the server (several Grafana replicas, the kpiflow
+// CLI beside Grafana) by the stream's lease in ClickHouse (store.Lease): the
+// duplicate check, the insert and the ledger link of one batch run while no
+// other writer of the stream runs.
 type Writer struct {
 	st     *store.Store
 	notify Notifier
@@ -147,10 +149,36 @@ func NewWriter(st *store.Store, n Notifier) *Writer {
 	return w
 }
 
-func (w *Writer) lock(stream string) func() {
+// exclusive makes the caller the only writer of stream: within this process
+// (a mutex) and among every process sharing the server (the stream's lease,
+// see store.Lease). The returned release ends both; the lease's Check tells
+// whether it is still held before anything is committed.
+func (w *Writer) exclusive(ctx context.Context, stream string) (*store.Lease, func(), error) {
 	mu := w.locks[stream]
 	mu.Lock()
-	return mu.Unlock
+	lease, err := w.st.AcquireLease(ctx, stream, store.DefaultLeaseTTL)
+	if err != nil {
+		mu.Unlock()
+		return nil, nil, w.classify("become the only writer of the "+stream+" stream", err)
+	}
+	return lease, func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		// A lease lost or not freed expires by itself; the write's outcome
+		// was decided before this.
+		_ = lease.Release(ctx)
+		mu.Unlock()
+	}, nil
+}
+
+// checkLease is called right before a ledger link is appended: a writer
+// whose lease expired (it stalled for longer than the TTL) must not extend a
+// chain another writer may be extending too.
+func (w *Writer) checkLease(ctx context.Context, lease *store.Lease, stream string) error {
+	if err := lease.Check(ctx); err != nil {
+		return w.classify("keep the "+stream+" writer lease", err)
+	}
+	return nil
 }
 
 // BatchID is the batch_id a request with Idempotency-Key key gets on stream:
@@ -180,7 +208,11 @@ func randomBatchID() string {
 // Clients that care about the ledger send a key.
 func (w *Writer) Write(ctx context.Context, b *Batch, idemKey, actor string) (Result, error) {
 	stream := b.Stream()
-	defer w.lock(stream)()
+	lease, release, err := w.exclusive(ctx, stream)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
 
 	batchID := randomBatchID()
 	if idemKey != "" {
@@ -255,6 +287,18 @@ func (w *Writer) Write(ctx context.Context, b *Batch, idemKey, actor string) (Re
 			return Result{}, err
 		}
 	}
+	if resumed > 0 {
+		// An earlier attempt stored rows and died: maybe after the raw
+		// part and before the views wrote theirs. The rollups over the
+		// batch's days are compared with the raw rows and rebuilt where
+		// they differ, before the link vouches for the batch.
+		if _, _, err := w.repairRollups(ctx, b.Table(), time.Unix(b.minTime, 0), time.Unix(b.maxTime, 0)); err != nil {
+			return Result{}, err
+		}
+	}
+	if err := w.checkLease(ctx, lease, stream); err != nil {
+		return Result{}, err
+	}
 	if err := w.appendLink(ctx, link); err != nil {
 		return Result{}, err
 	}
@@ -275,6 +319,9 @@ func (w *Writer) classify(doing string, err error) error {
 		if !ce.Transient() {
 			return &ConfigError{Setting: ce.Setting(), Err: err}
 		}
+		return &UnavailableError{RetryAfter: DefaultRetryAfter, Err: err}
+	}
+	if errors.Is(err, store.ErrLeaseLost) {
 		return &UnavailableError{RetryAfter: DefaultRetryAfter, Err: err}
 	}
 	if store.IsReadonly(err) {

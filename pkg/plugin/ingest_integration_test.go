@@ -409,3 +409,52 @@ func TestIntegrationIngestConfigurationErrors(t *testing.T) {
 	})
 	require.False(t, e.p.Exited())
 }
+
+// TestIntegrationAdminRepair is issue 8.3 through the plugin protocol:
+// verify reports short rollups, admin/repair (Admin only) rebuilds them, and
+// the counts at every resolution agree again.
+func TestIntegrationAdminRepair(t *testing.T) {
+	e := newIngestEnv(t)
+	ts := time.Now().Add(-2 * time.Hour).Truncate(time.Hour)
+	var rows []string
+	for i := 0; i < 50; i++ {
+		rows = append(rows, fmt.Sprintf(`"metric": "m", "value": %d, "team": "t%d"`, i, i%3))
+	}
+	res := e.post(e.ds, "ingest/kpi", nil, kpiJSON(ts, rows...))
+	require.Equal(t, 200, res.Status, string(res.Body))
+	require.NoError(t, e.db.Conn.Exec(e.ctx, fmt.Sprintf("ALTER TABLE %s.kpi_rollup_1d DELETE WHERE 1 = 1", e.db.Name)))
+	e.waitMutations()
+
+	res = e.get(t, e.ds, "ledger/verify", "stream=kpi")
+	require.Equal(t, 200, res.Status, string(res.Body))
+	var rep verifyReport
+	res.JSON(t, &rep)
+	require.False(t, rep.OK, string(res.Body))
+	require.Contains(t, string(res.Body), `"table":"kpi_rollup_1d"`)
+
+	require.Equal(t, 403, e.post(e.ds, "admin/repair", nil, nil).Status)
+	require.Equal(t, 400, e.post(e.ds.WithRole("Admin"), "admin/repair", nil, []byte(`{"from": "yesterday"}`)).Status)
+	res = e.post(e.ds.WithRole("Admin"), "admin/repair", nil, nil)
+	require.Equal(t, 200, res.Status, string(res.Body))
+	var fixed struct {
+		Rebuilt []struct {
+			Table string `json:"table"`
+		} `json:"rebuilt"`
+		Remaining []any `json:"remaining"`
+	}
+	res.JSON(t, &fixed)
+	require.Len(t, fixed.Rebuilt, 1, string(res.Body))
+	require.Equal(t, "kpi_rollup_1d", fixed.Rebuilt[0].Table)
+	require.Empty(t, fixed.Remaining)
+	for _, r := range []string{"kpi_samples", "kpi_rollup_1m", "kpi_rollup_1h", "kpi_rollup_1d"} {
+		q := "SELECT countMerge(cnt) FROM " + r
+		if r == "kpi_samples" {
+			q = "SELECT count() FROM " + r
+		}
+		require.Equal(t, uint64(50), e.query(q)[0], r)
+	}
+	res = e.get(t, e.ds, "ledger/verify", "stream=kpi")
+	rep = verifyReport{}
+	res.JSON(t, &rep)
+	require.True(t, rep.OK, string(res.Body))
+}

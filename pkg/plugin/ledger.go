@@ -8,7 +8,7 @@ import (
 )
 
 // registerLedgerRoutes registers GET ledger/verify (settings.IngestRole and
-// above, like ingest) and POST admin/erase (Admin only).
+// above, like ingest), POST admin/erase and POST admin/repair (Admin only).
 func registerLedgerRoutes(mux *http.ServeMux, inst *Instance) {
 	mux.Handle("GET /ledger/verify", inst.requireIngestRole(ingest.VerifyHandler{Verifier: instanceLedger{inst}}))
 	mux.HandleFunc("/ledger/verify", methodNotAllowed(http.MethodGet))
@@ -19,6 +19,13 @@ func registerLedgerRoutes(mux *http.ServeMux, inst *Instance) {
 		}
 	})
 	mux.HandleFunc("/admin/erase", methodNotAllowed(http.MethodPost))
+	repair := ingest.RepairHandler{Repairer: instanceLedger{inst}}
+	mux.HandleFunc("POST /admin/repair", func(w http.ResponseWriter, r *http.Request) {
+		if requireAdmin(w, r) {
+			repair.ServeHTTP(w, r)
+		}
+	})
+	mux.HandleFunc("/admin/repair", methodNotAllowed(http.MethodPost))
 }
 
 // instanceLedger runs verification and erasure on the instance's Writer with
@@ -47,4 +54,16 @@ func (il instanceLedger) Erase(ctx context.Context, assignee, actor string) (ing
 	ctx, cancel := context.WithTimeout(ctx, s.DialTimeout+4*s.QueryTimeout)
 	defer cancel()
 	return w.Erase(ctx, assignee, actor)
+}
+
+func (il instanceLedger) Repair(ctx context.Context, req ingest.RepairRequest) (ingest.RepairReport, error) {
+	w, err := il.inst.writer()
+	if err != nil {
+		return ingest.RepairReport{}, err
+	}
+	s := il.inst.settings
+	// A repair compares the rollups, then deletes and rebuilds day ranges.
+	ctx, cancel := context.WithTimeout(ctx, s.DialTimeout+4*s.QueryTimeout)
+	defer cancel()
+	return w.Repair(ctx, req)
 }

@@ -355,7 +355,10 @@ func ChooseKPISource(p plan.Plan, c plan.Catalog) (plan.Plan, string) {
 		if cand.Validate(c) != nil {
 			continue
 		}
-		note := fmt.Sprintf("Reading %s: its %s buckets fit the %s interval and the aligned time range, so it answers like kpi_samples with fewer rows.",
+		// The rollup equals kpi_samples only while its views kept up; a
+		// crash between an insert and its views leaves it short until a
+		// repair, so the note says what it rests on instead of claiming it.
+		note := fmt.Sprintf("Reading %s: its %s buckets fit the %s interval and the aligned time range. It holds the same counts as kpi_samples, in fewer rows, as long as ledger/verify finds no rollup mismatch (POST admin/repair rebuilds one).",
 			cand.Source, humanSeconds(t.ResolutionS), humanSeconds(p.Bucket))
 		if p.Aggregations[0].Func == plan.FuncQuantile {
 			note += " Percentiles from rollups are t-digest estimates (approximate)."

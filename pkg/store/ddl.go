@@ -238,14 +238,25 @@ func ttlExpr(col string, days int) string {
 // it), so every shard rolls up the samples it holds and the Distributed
 // rollup merges them.
 func (g ddlGen) rollupView(t schema.Table) string {
+	return fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s%s TO %s AS\n%s",
+		g.qualified(t.Name+viewSuffix), g.onCluster(), g.qualified(g.storage(t.Name)),
+		g.rollupSelect(t, g.qualified(g.storage(t.Source)), ""))
+}
+
+// rollupSelect is the aggregation that fills rollup t from the rows of
+// source (optionally restricted by where): the materialized view's query,
+// and the one a repair rebuilds buckets with, so the two cannot differ.
+func (g ddlGen) rollupSelect(t schema.Table, source, where string) string {
 	r := schema.KPIRollup()
 	sel := []string{dialect.Bucket(r.SourceTime, int64(t.ResolutionSeconds)) + " AS " + r.Time, strings.Join(r.Dimensions, ", ")}
 	for _, s := range r.States {
 		sel = append(sel, fmt.Sprintf("%s(%s) AS %s", s.Call("State"), strings.Join(s.Of, ", "), dialect.Quote(s.Column)))
 	}
-	return fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s%s TO %s AS\nSELECT\n    %s\nFROM %s\nGROUP BY %s",
-		g.qualified(t.Name+viewSuffix), g.onCluster(), g.qualified(g.storage(t.Name)),
-		strings.Join(sel, ",\n    "), g.qualified(g.storage(t.Source)), strings.Join(append([]string{r.Time}, r.Dimensions...), ", "))
+	if where != "" {
+		where = "\nWHERE " + where
+	}
+	return fmt.Sprintf("SELECT\n    %s\nFROM %s%s\nGROUP BY %s",
+		strings.Join(sel, ",\n    "), source, where, strings.Join(append([]string{r.Time}, r.Dimensions...), ", "))
 }
 
 // copyView is a materialized view named name copying every column of t's

@@ -1,0 +1,270 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kpiflow/kpiflow/pkg/dialect"
+)
+
+// RollupMismatch is one rollup bucket whose row count differs from the rows
+// of kpi_samples in that bucket.
+type RollupMismatch struct {
+	Table  string    `json:"table"`
+	Bucket time.Time `json:"bucket"`
+	// Raw is count() of kpi_samples in the bucket; Rollup is the rollup's
+	// countMerge(cnt) for it.
+	Raw    uint64 `json:"raw"`
+	Rollup uint64 `json:"rollup"`
+}
+
+// maxMismatches bounds how many mismatched buckets one check returns per rollup.
+const maxMismatches = 1000
+
+// day is the widest rollup bucket: checks and rebuilds work on whole days,
+// so every rollup's buckets in the range are complete.
+const day = 86400
+
+// Rollups lists the rollup tables fed from table (none for tables without
+// rollups).
+func Rollups(table string) []Table {
+	if table != TableKPISamples {
+		return nil
+	}
+	var out []Table
+	for _, t := range Tables() {
+		if t.Kind == KindRollup {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// comparableRange widens [from, to] to whole days and, when kpi_samples has
+// a retention, starts it no earlier than the first whole day still held in
+// kpi_samples: rollups may be kept longer than raw rows, and buckets whose
+// raw rows retention removed are not comparable. ok is false when nothing
+// remains to compare.
+func (s *Store) comparableRange(ctx context.Context, from, to time.Time) (int64, int64, bool, error) {
+	a := from.Unix() - from.Unix()%day
+	b := to.Unix() - to.Unix()%day + day
+	if s.settings.RetentionDays[TableKPISamples] > 0 {
+		var oldest uint32
+		q := fmt.Sprintf("SELECT toUInt32(min(ts)) FROM %s", s.table(TableKPISamples))
+		if err := s.conn.QueryRow(ctx, q).Scan(&oldest); err != nil {
+			return 0, 0, false, Classify(s.settings, fmt.Errorf("find the oldest row of kpi_samples: %w", err))
+		}
+		if floor := (int64(oldest) + day - 1) / day * day; floor > a {
+			a = floor
+		}
+	}
+	return a, b, a < b, nil
+}
+
+// table is the name to read or write a table through: the Distributed table
+// in cluster mode, which reaches every shard.
+func (s *Store) table(name string) string {
+	return dialect.Quote(s.settings.Database) + "." + dialect.Quote(name)
+}
+
+// TimeSpan is the range of table's time column over its rows, or over the
+// rows ingested between ingestedFrom and ingestedTo when they are not zero;
+// ok is false when there are none.
+func (s *Store) TimeSpan(ctx context.Context, table string, ingestedFrom, ingestedTo time.Time) (time.Time, time.Time, bool, error) {
+	t, ok := LookupTable(table)
+	if !ok || t.TimeColumn == "" {
+		return time.Time{}, time.Time{}, false, fmt.Errorf("time range of %q: not a table with a time column", table)
+	}
+	var where []string
+	var args []any
+	if !ingestedFrom.IsZero() {
+		where, args = append(where, "ingested_at >= toDateTime(?)"), append(args, ingestedFrom.Unix())
+	}
+	if !ingestedTo.IsZero() {
+		where, args = append(where, "ingested_at <= toDateTime(?)"), append(args, ingestedTo.Unix())
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	var n uint64
+	var lo, hi uint32
+	col := dialect.Quote(t.TimeColumn)
+	err := s.conn.QueryRow(ctx, fmt.Sprintf("SELECT count(), toUInt32(min(%s)), toUInt32(max(%s)) FROM %s%s",
+		col, col, s.table(table), cond), args...).Scan(&n, &lo, &hi)
+	if err != nil {
+		return time.Time{}, time.Time{}, false, Classify(s.settings, fmt.Errorf("read the time range of %s: %w", table, err))
+	}
+	return time.Unix(int64(lo), 0).UTC(), time.Unix(int64(hi), 0).UTC(), n > 0, nil
+}
+
+// RollupMismatches compares every rollup fed from table with the table's
+// rows, bucket by bucket, over the whole days holding from through to, and
+// returns the buckets whose counts differ (at most 1000 per rollup).
+//
+// # Notes
+//
+// A crash after an insert's raw part was written but before the views wrote
+// theirs leaves the rollups short; a crash during a rebuild does too. The
+// comparison is done in ClickHouse, one grouped query per rollup. The caller
+// should hold the stream's lease: an insert running during the comparison
+// may have its raw part counted and its view parts not yet.
+func (s *Store) RollupMismatches(ctx context.Context, table string, from, to time.Time) ([]RollupMismatch, error) {
+	rollups := Rollups(table)
+	if len(rollups) == 0 {
+		return nil, nil
+	}
+	a, b, ok, err := s.comparableRange(ctx, from, to)
+	if err != nil || !ok {
+		return nil, err
+	}
+	d, err := s.Dialect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []RollupMismatch
+	for _, r := range rollups {
+		q := fmt.Sprintf(`SELECT bucket, raw, rolled FROM (
+    SELECT toUInt32(%s) AS bucket, count() AS raw FROM %s
+    WHERE ts >= toDateTime(?) AND ts < toDateTime(?) GROUP BY bucket
+) ANY FULL OUTER JOIN (
+    SELECT toUInt32(bucket) AS bucket, countMerge(cnt) AS rolled FROM %s
+    WHERE bucket >= toDateTime(?) AND bucket < toDateTime(?) GROUP BY bucket
+) USING bucket
+WHERE raw != rolled ORDER BY bucket LIMIT %d`,
+			d.Bucket("ts", r.ResolutionSeconds), s.table(table), s.table(r.Name), maxMismatches)
+		rows, err := s.conn.Query(ctx, q, a, b, a, b)
+		if err != nil {
+			return nil, Classify(s.settings, fmt.Errorf("compare %s with %s: %w", r.Name, table, err))
+		}
+		for rows.Next() {
+			var bucket uint32
+			m := RollupMismatch{Table: r.Name}
+			if err := rows.Scan(&bucket, &m.Raw, &m.Rollup); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read a mismatched bucket of %s: %w", r.Name, err)
+			}
+			m.Bucket = time.Unix(int64(bucket), 0).UTC()
+			out = append(out, m)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, Classify(s.settings, fmt.Errorf("compare %s with %s: %w", r.Name, table, err))
+		}
+	}
+	return out, nil
+}
+
+// RebuiltRange is one range of one rollup that RebuildRollups recomputed.
+type RebuiltRange struct {
+	Table string    `json:"table"`
+	From  time.Time `json:"from"`
+	To    time.Time `json:"to"`
+	// Buckets is how many buckets in the range had differed.
+	Buckets int `json:"buckets"`
+}
+
+// RebuildRollups recomputes the rollup buckets of the mismatches from
+// kpi_samples: per rollup, it deletes the whole days holding them with a
+// mutation, waits until the mutation is done, and inserts the same
+// aggregation the materialized view computes, over the same days.
+//
+// # Notes
+//
+// The caller must hold the kpi stream's lease for the whole rebuild, so no
+// kpiflow writer inserts into kpi_samples meanwhile: a row inserted between
+// the delete and the rebuild's SELECT would reach the rollup twice (through
+// its view and through the rebuild), and one inserted before the delete but
+// after the comparison could be lost from it. A mutation only touches parts
+// that existed when it was created, and the rebuild inserts only after the
+// mutation is done, so the rebuilt rows are never deleted by it. A crash
+// part way leaves the rollups short again, which the next comparison finds;
+// a rebuild is idempotent.
+func (s *Store) RebuildRollups(ctx context.Context, mismatches []RollupMismatch) ([]RebuiltRange, error) {
+	d, err := s.Dialect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g, err := newDDLGen(d, s.settings)
+	if err != nil {
+		return nil, err
+	}
+	ranges := map[string]*RebuiltRange{}
+	var order []string
+	for _, m := range mismatches {
+		a := m.Bucket.Unix() - m.Bucket.Unix()%day
+		r := ranges[m.Table]
+		if r == nil {
+			r = &RebuiltRange{Table: m.Table, From: time.Unix(a, 0).UTC(), To: time.Unix(a+day, 0).UTC()}
+			ranges[m.Table] = r
+			order = append(order, m.Table)
+		}
+		r.From = minTime(r.From, time.Unix(a, 0).UTC())
+		r.To = maxTime(r.To, time.Unix(a+day, 0).UTC())
+		r.Buckets++
+	}
+	var out []RebuiltRange
+	for _, name := range order {
+		r := ranges[name]
+		t, ok := LookupTable(name)
+		if !ok || t.Kind != KindRollup {
+			return out, fmt.Errorf("rebuild %q: not a rollup", name)
+		}
+		a, b := r.From.Unix(), r.To.Unix()
+		del := fmt.Sprintf("ALTER TABLE %s%s DELETE WHERE bucket >= toDateTime(%d) AND bucket < toDateTime(%d)",
+			g.qualified(g.storage(name)), g.onCluster(), a, b)
+		if err := s.conn.Exec(ctx, del); err != nil {
+			return out, Classify(s.settings, fmt.Errorf("delete buckets of %s to rebuild them: %w", name, err))
+		}
+		if err := s.WaitMutations(ctx, g.storage(name)); err != nil {
+			return out, err
+		}
+		ins := fmt.Sprintf("INSERT INTO %s %s", s.table(name),
+			g.rollupSelect(t, s.table(TableKPISamples), fmt.Sprintf("ts >= toDateTime(%d) AND ts < toDateTime(%d)", a, b)))
+		if err := s.conn.Exec(ctx, ins); err != nil {
+			return out, Classify(s.settings, fmt.Errorf("rebuild buckets of %s from kpi_samples: %w", name, err))
+		}
+		out = append(out, *r)
+	}
+	return out, nil
+}
+
+// WaitMutations polls system.mutations until the tables (in the configured
+// database) have none left to do: 18.16 has no mutations_sync setting.
+func (s *Store) WaitMutations(ctx context.Context, tables ...string) error {
+	what := strings.Join(tables, ", ")
+	for {
+		var pending uint64
+		err := s.conn.QueryRow(ctx,
+			"SELECT count() FROM system.mutations WHERE database = ? AND has(?, table) AND is_done = 0",
+			s.settings.Database, tables).Scan(&pending)
+		if err != nil {
+			return Classify(s.settings, fmt.Errorf("wait for the mutations of %s: %w", what, err))
+		}
+		if pending == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the mutations of %s (%d still running; they finish in the background): %w", what, pending, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
