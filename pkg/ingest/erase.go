@@ -85,4 +85,3 @@ func (w *Writer) Erase(ctx context.Context, assignee, actor string) (EraseResult
 	}
 	return EraseResult{SubjectSHA256: link.ContentSHA256, Rows: rows, LedgerSeq: link.Seq, LedgerHash: link.Hash, Tombstone: tomb}, nil
 }
-
