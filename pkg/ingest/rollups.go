@@ -49,34 +49,21 @@ func (w *Writer) Repair(ctx context.Context, req RepairRequest) (RepairReport, e
 		to = req.To
 	}
 	rep := RepairReport{Rebuilt: []store.RebuiltRange{}, Remaining: []store.RollupMismatch{}}
-	rep.Mismatches, rep.Rebuilt, err = w.repairRollups(ctx, sch.table, from, to)
-	if err != nil {
-		return rep, err
+	if rep.Mismatches, err = w.st.RollupMismatches(ctx, sch.table, from, to); err != nil {
+		return rep, w.classify("compare the rollups with "+sch.table, err)
 	}
-	if len(rep.Rebuilt) > 0 {
-		if rep.Remaining, err = w.st.RollupMismatches(ctx, sch.table, from, to); err != nil {
-			return rep, w.classify("check the rollups after the repair", err)
-		}
-	}
-	if rep.Mismatches == nil {
+	if len(rep.Mismatches) == 0 {
 		rep.Mismatches = []store.RollupMismatch{}
+		return rep, nil
+	}
+	if rep.Rebuilt, err = w.st.RebuildRollups(ctx, sch.table, from, to); err != nil {
+		return rep, w.classify("rebuild the rollups of "+sch.table, err)
+	}
+	if rep.Remaining, err = w.st.RollupMismatches(ctx, sch.table, from, to); err != nil {
+		return rep, w.classify("check the rollups after the repair", err)
 	}
 	if rep.Remaining == nil {
 		rep.Remaining = []store.RollupMismatch{}
 	}
 	return rep, nil
-}
-
-// repairRollups rebuilds the rollup buckets of table that differ from it
-// between from and to. The caller holds the stream's lease.
-func (w *Writer) repairRollups(ctx context.Context, table string, from, to time.Time) ([]store.RollupMismatch, []store.RebuiltRange, error) {
-	mism, err := w.st.RollupMismatches(ctx, table, from, to)
-	if err != nil || len(mism) == 0 {
-		return mism, nil, w.classify("compare the rollups with "+table, err)
-	}
-	rebuilt, err := w.st.RebuildRollups(ctx, mism)
-	if err != nil {
-		return mism, rebuilt, w.classify("rebuild the rollups of "+table, err)
-	}
-	return mism, rebuilt, nil
 }

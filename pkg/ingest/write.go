@@ -292,8 +292,8 @@ func (w *Writer) Write(ctx context.Context, b *Batch, idemKey, actor string) (Re
 		// part and before the views wrote theirs. The rollups over the
 		// batch's days are compared with the raw rows and rebuilt where
 		// they differ, before the link vouches for the batch.
-		if _, _, err := w.repairRollups(ctx, b.Table(), time.Unix(b.minTime, 0), time.Unix(b.maxTime, 0)); err != nil {
-			return Result{}, err
+		if _, err := w.st.RebuildRollups(ctx, b.Table(), time.Unix(b.minTime, 0), time.Unix(b.maxTime, 0)); err != nil {
+			return Result{}, w.classify("repair the rollups of "+b.Table(), err)
 		}
 	}
 	if err := w.checkLease(ctx, lease, stream); err != nil {

@@ -167,7 +167,7 @@ func TestIntegrationHealthProtocolAndServerDown(t *testing.T) {
 	res := p.CheckHealth(ctx, t, ds)
 	require.Equal(t, backend.HealthStatusOk, res.Status, res.Message)
 	require.Contains(t, res.Message, "Connected to ClickHouse 18.16")
-	srv.Kill(t)
+	require.NoError(t, srv.Kill())
 	res = p.CheckHealth(ctx, t, ds)
 	require.Equal(t, backend.HealthStatusError, res.Status)
 	require.NotContains(t, strings.ToLower(res.Message), "connected")

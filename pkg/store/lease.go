@@ -59,6 +59,9 @@ const (
 // In cluster mode the tables are created and renamed ON CLUSTER, so the
 // distributed DDL queue orders competing renames the same way on every node.
 //
+// A pool that could not free its lease (the server went away) takes it back
+// at once on its next attempt; other pools wait for it to expire.
+//
 // Limits: mutual exclusion holds as long as a holder finishes its writes
 // within the TTL of its last renewal. A holder cut off from ClickHouse for
 // longer than the TTL loses the lease, and a write it had already sent may
@@ -188,7 +191,7 @@ func (l *Lease) try(ctx context.Context) (bool, time.Duration, error) {
 		}
 		return false, 0, nil
 	}
-	if cur.expires != 0 && cur.expires > now.Unix() {
+	if cur.expires != 0 && cur.expires > now.Unix() && !l.st.isOrphan(l.name, cur.name) {
 		return false, time.Duration(cur.expires-now.Unix()) * time.Second, nil
 	}
 	gen, expires := cur.gen+1, now.Unix()+int64(l.ttl/time.Second)
@@ -199,10 +202,32 @@ func (l *Lease) try(ctx context.Context) (bool, time.Duration, error) {
 		}
 		return false, 0, Classify(l.st.settings, fmt.Errorf("take the %s writer lease: %w", l.name, err))
 	}
+	l.st.setOrphan(l.name, "")
 	l.mu.Lock()
 	l.cur, l.gen, l.offset = next, gen, time.Until(now)
 	l.mu.Unlock()
 	return true, 0, nil
+}
+
+// isOrphan reports whether table is a lease this pool failed to free.
+func (s *Store) isOrphan(name, table string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return table != "" && s.orphans[name] == table
+}
+
+// setOrphan records (table "": forgets) the lease this pool failed to free.
+func (s *Store) setOrphan(name, table string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.orphans == nil {
+		s.orphans = map[string]string{}
+	}
+	if table == "" {
+		delete(s.orphans, name)
+		return
+	}
+	s.orphans[name] = table
 }
 
 // listTables reads system.tables. On 18.16 such a read fails with "table
@@ -311,9 +336,19 @@ func (l *Lease) Check(ctx context.Context) error {
 }
 
 // Release stops the renewal and frees the lease. It returns ErrLeaseLost
-// when the lease had been taken by another writer meanwhile.
+// when the lease had been taken by another writer meanwhile. When the server
+// cannot be reached, the pool remembers the lease as its own, so its next
+// AcquireLease takes it back at once instead of waiting for it to expire
+// (a crashed server would otherwise hold up this pool's retry for the TTL).
 func (l *Lease) Release(ctx context.Context) error {
 	close(l.stop)
 	<-l.done
-	return l.move(ctx, 0)
+	l.mu.Lock()
+	cur := l.cur
+	l.mu.Unlock()
+	err := l.move(ctx, 0)
+	if err != nil && !errors.Is(err, ErrLeaseLost) {
+		l.st.setOrphan(l.name, cur)
+	}
+	return err
 }

@@ -126,15 +126,7 @@ func (s *Store) RollupMismatches(ctx context.Context, table string, from, to tim
 	}
 	var out []RollupMismatch
 	for _, r := range rollups {
-		q := fmt.Sprintf(`SELECT bucket, raw, rolled FROM (
-    SELECT toUInt32(%s) AS bucket, count() AS raw FROM %s
-    WHERE ts >= toDateTime(?) AND ts < toDateTime(?) GROUP BY bucket
-) ANY FULL OUTER JOIN (
-    SELECT toUInt32(bucket) AS bucket, countMerge(cnt) AS rolled FROM %s
-    WHERE bucket >= toDateTime(?) AND bucket < toDateTime(?) GROUP BY bucket
-) USING bucket
-WHERE raw != rolled ORDER BY bucket LIMIT %d`,
-			d.Bucket("ts", r.ResolutionSeconds), s.table(table), s.table(r.Name), maxMismatches)
+		q := fmt.Sprintf("SELECT bucket, raw, rolled FROM %s ORDER BY bucket LIMIT %d", s.bucketCounts(d, table, r), maxMismatches)
 		rows, err := s.conn.Query(ctx, q, a, b, a, b)
 		if err != nil {
 			return nil, Classify(s.settings, fmt.Errorf("compare %s with %s: %w", r.Name, table, err))
@@ -158,32 +150,56 @@ WHERE raw != rolled ORDER BY bucket LIMIT %d`,
 	return out, nil
 }
 
+// bucketCounts is a subquery of the buckets of rollup r between two Unix
+// times (bound twice: a, b, a, b) whose count differs from table's rows:
+// columns bucket (UInt32), raw and rolled. The comparison runs in ClickHouse.
+func (s *Store) bucketCounts(d dialect.Dialect, table string, r Table) string {
+	return fmt.Sprintf(`(SELECT bucket, raw, rolled FROM (
+    SELECT toUInt32(%s) AS bucket, count() AS raw FROM %s
+    WHERE ts >= toDateTime(?) AND ts < toDateTime(?) GROUP BY bucket
+) ANY FULL OUTER JOIN (
+    SELECT toUInt32(bucket) AS bucket, countMerge(cnt) AS rolled FROM %s
+    WHERE bucket >= toDateTime(?) AND bucket < toDateTime(?) GROUP BY bucket
+) USING bucket
+WHERE raw != rolled)`, d.Bucket("ts", r.ResolutionSeconds), s.table(table), s.table(r.Name))
+}
+
 // RebuiltRange is one range of one rollup that RebuildRollups recomputed.
 type RebuiltRange struct {
 	Table string    `json:"table"`
 	From  time.Time `json:"from"`
 	To    time.Time `json:"to"`
-	// Buckets is how many buckets in the range had differed.
+	// Buckets is how many buckets in the range differed.
 	Buckets int `json:"buckets"`
 }
 
-// RebuildRollups recomputes the rollup buckets of the mismatches from
-// kpi_samples: per rollup, it deletes the whole days holding them with a
-// mutation, waits until the mutation is done, and inserts the same
-// aggregation the materialized view computes, over the same days.
+// RebuildRollups compares every rollup fed from table with the table's rows
+// over the whole days holding from through to, like RollupMismatches but
+// without a limit, and recomputes each day holding a differing bucket: it
+// deletes those days of the rollup with one mutation, waits until the
+// mutation is done, and inserts the aggregation the materialized view
+// computes (the same SELECT) over the same days of the table.
 //
 // # Notes
 //
 // The caller must hold the kpi stream's lease for the whole rebuild, so no
 // kpiflow writer inserts into kpi_samples meanwhile: a row inserted between
 // the delete and the rebuild's SELECT would reach the rollup twice (through
-// its view and through the rebuild), and one inserted before the delete but
-// after the comparison could be lost from it. A mutation only touches parts
+// its view and through the rebuild), and one inserted after the comparison
+// but before the delete could be lost from it. A mutation only touches parts
 // that existed when it was created, and the rebuild inserts only after the
-// mutation is done, so the rebuilt rows are never deleted by it. A crash
-// part way leaves the rollups short again, which the next comparison finds;
-// a rebuild is idempotent.
-func (s *Store) RebuildRollups(ctx context.Context, mismatches []RollupMismatch) ([]RebuiltRange, error) {
+// mutation is done, so the rebuilt rows are never deleted by it. A crash part
+// way leaves the rollups short again, which the next comparison finds; a
+// rebuild is idempotent.
+func (s *Store) RebuildRollups(ctx context.Context, table string, from, to time.Time) ([]RebuiltRange, error) {
+	rollups := Rollups(table)
+	if len(rollups) == 0 {
+		return nil, nil
+	}
+	a, b, ok, err := s.comparableRange(ctx, from, to)
+	if err != nil || !ok {
+		return nil, err
+	}
 	d, err := s.Dialect(ctx)
 	if err != nil {
 		return nil, err
@@ -192,44 +208,62 @@ func (s *Store) RebuildRollups(ctx context.Context, mismatches []RollupMismatch)
 	if err != nil {
 		return nil, err
 	}
-	ranges := map[string]*RebuiltRange{}
-	var order []string
-	for _, m := range mismatches {
-		a := m.Bucket.Unix() - m.Bucket.Unix()%day
-		r := ranges[m.Table]
-		if r == nil {
-			r = &RebuiltRange{Table: m.Table, From: time.Unix(a, 0).UTC(), To: time.Unix(a+day, 0).UTC()}
-			ranges[m.Table] = r
-			order = append(order, m.Table)
-		}
-		r.From = minTime(r.From, time.Unix(a, 0).UTC())
-		r.To = maxTime(r.To, time.Unix(a+day, 0).UTC())
-		r.Buckets++
-	}
 	var out []RebuiltRange
-	for _, name := range order {
-		r := ranges[name]
-		t, ok := LookupTable(name)
-		if !ok || t.Kind != KindRollup {
-			return out, fmt.Errorf("rebuild %q: not a rollup", name)
+	for _, r := range rollups {
+		runs, err := s.differingDays(ctx, d, table, r, a, b)
+		if err != nil || len(runs) == 0 {
+			if err != nil {
+				return out, err
+			}
+			continue
 		}
-		a, b := r.From.Unix(), r.To.Unix()
-		del := fmt.Sprintf("ALTER TABLE %s%s DELETE WHERE bucket >= toDateTime(%d) AND bucket < toDateTime(%d)",
-			g.qualified(g.storage(name)), g.onCluster(), a, b)
+		var bucketIn, tsIn []string
+		for _, run := range runs {
+			bucketIn = append(bucketIn, fmt.Sprintf("(bucket >= toDateTime(%d) AND bucket < toDateTime(%d))", run.From.Unix(), run.To.Unix()))
+			tsIn = append(tsIn, fmt.Sprintf("(ts >= toDateTime(%d) AND ts < toDateTime(%d))", run.From.Unix(), run.To.Unix()))
+		}
+		del := fmt.Sprintf("ALTER TABLE %s%s DELETE WHERE %s", g.qualified(g.storage(r.Name)), g.onCluster(), strings.Join(bucketIn, " OR "))
 		if err := s.conn.Exec(ctx, del); err != nil {
-			return out, Classify(s.settings, fmt.Errorf("delete buckets of %s to rebuild them: %w", name, err))
+			return out, Classify(s.settings, fmt.Errorf("delete days of %s to rebuild them: %w", r.Name, err))
 		}
-		if err := s.WaitMutations(ctx, g.storage(name)); err != nil {
+		if err := s.WaitMutations(ctx, g.storage(r.Name)); err != nil {
 			return out, err
 		}
-		ins := fmt.Sprintf("INSERT INTO %s %s", s.table(name),
-			g.rollupSelect(t, s.table(TableKPISamples), fmt.Sprintf("ts >= toDateTime(%d) AND ts < toDateTime(%d)", a, b)))
+		ins := fmt.Sprintf("INSERT INTO %s %s", s.table(r.Name), g.rollupSelect(r, s.table(table), strings.Join(tsIn, " OR ")))
 		if err := s.conn.Exec(ctx, ins); err != nil {
-			return out, Classify(s.settings, fmt.Errorf("rebuild buckets of %s from kpi_samples: %w", name, err))
+			return out, Classify(s.settings, fmt.Errorf("rebuild days of %s from %s: %w", r.Name, table, err))
 		}
-		out = append(out, *r)
+		out = append(out, runs...)
 	}
 	return out, nil
+}
+
+// differingDays lists the days between a and b holding a bucket of rollup r
+// that differs from table, merged into runs of consecutive days.
+func (s *Store) differingDays(ctx context.Context, d dialect.Dialect, table string, r Table, a, b int64) ([]RebuiltRange, error) {
+	q := fmt.Sprintf("SELECT intDiv(bucket, %d) * %d AS day, count() FROM %s GROUP BY day ORDER BY day", day, day, s.bucketCounts(d, table, r))
+	rows, err := s.conn.Query(ctx, q, a, b, a, b)
+	if err != nil {
+		return nil, Classify(s.settings, fmt.Errorf("compare %s with %s: %w", r.Name, table, err))
+	}
+	defer rows.Close()
+	var runs []RebuiltRange
+	for rows.Next() {
+		var start, n uint64
+		if err := rows.Scan(&start, &n); err != nil {
+			return nil, fmt.Errorf("read a differing day of %s: %w", r.Name, err)
+		}
+		from := time.Unix(int64(start), 0).UTC()
+		if k := len(runs) - 1; k >= 0 && runs[k].To.Equal(from) {
+			runs[k].To, runs[k].Buckets = from.Add(day*time.Second), runs[k].Buckets+int(n)
+			continue
+		}
+		runs = append(runs, RebuiltRange{Table: r.Name, From: from, To: from.Add(day * time.Second), Buckets: int(n)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, Classify(s.settings, fmt.Errorf("compare %s with %s: %w", r.Name, table, err))
+	}
+	return runs, nil
 }
 
 // WaitMutations polls system.mutations until the tables (in the configured
@@ -253,18 +287,4 @@ func (s *Store) WaitMutations(ctx context.Context, tables ...string) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }

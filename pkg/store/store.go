@@ -25,6 +25,10 @@ type Store struct {
 	mu      sync.Mutex
 	dialect *dialect.Dialect
 	stats   statsCache
+	// orphans maps a lease name to the table of a lease this pool held but
+	// could not free (the server went away): only this pool may take it
+	// back before it expires, as nobody else can hold it.
+	orphans map[string]string
 }
 
 // Open creates the pool. It does not connect: the first call that needs the

@@ -3,6 +3,7 @@ package chtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -20,7 +21,7 @@ import (
 // started by scripts/clickhouse.sh, so it has the same configuration.
 //
 //	srv := chtest.StartServer(t) // stopped and removed when t ends
-//	srv.Kill(t)                  // SIGKILL, as a crash
+//	err := srv.Kill()            // SIGKILL, as a crash
 //	srv.Restart(t)               // same ports, same data directory
 type Server struct {
 	// Addr is the native protocol's host:port; it stays the same on Restart.
@@ -46,17 +47,18 @@ func StartServer(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	s := &Server{script: filepath.Join(root, "scripts", "clickhouse.sh")}
-	s.run(t)
+	if err := s.run(); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
-		s.kill()
+		_ = s.Kill()
 		_ = os.RemoveAll(s.Dir)
 	})
 	return s
 }
 
 // run starts the script (on s.Dir when set) and reads what it exports.
-func (s *Server) run(t testing.TB) {
-	t.Helper()
+func (s *Server) run() error {
 	args := []string{s.script, "start"}
 	if s.Dir != "" {
 		args = append(args, s.Dir)
@@ -66,7 +68,7 @@ func (s *Server) run(t testing.TB) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("start a private ClickHouse: %v\n%s", err, stderr.String())
+		return fmt.Errorf("start a private ClickHouse: %w\n%s", err, stderr.String())
 	}
 	vars := map[string]string{}
 	for _, f := range strings.Fields(strings.TrimPrefix(strings.TrimSpace(string(out)), "export ")) {
@@ -75,31 +77,18 @@ func (s *Server) run(t testing.TB) {
 	}
 	pid, err := strconv.Atoi(vars["CLICKHOUSE_PID"])
 	if err != nil || vars["CLICKHOUSE_ADDR"] == "" {
-		t.Fatalf("scripts/clickhouse.sh start printed %q", out)
+		return fmt.Errorf("scripts/clickhouse.sh start printed %q", out)
 	}
 	s.Addr, s.Dir, s.pid = vars["CLICKHOUSE_ADDR"], vars["CLICKHOUSE_DIR"], pid
-}
-
-// HostPort splits Addr.
-func (s *Server) HostPort() (string, int) {
-	host, port, _ := net.SplitHostPort(s.Addr)
-	n, _ := strconv.Atoi(port)
-	return host, n
+	return nil
 }
 
 // PID is the running server's process id.
 func (s *Server) PID() int { return s.pid }
 
 // Kill ends the server with SIGKILL, as a crash would, and waits until it is
-// gone and its port is closed.
-func (s *Server) Kill(t testing.TB) {
-	t.Helper()
-	if err := s.kill(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (s *Server) kill() error {
+// gone and its port is closed. It may be called from any goroutine.
+func (s *Server) Kill() error {
 	if s.pid == 0 {
 		return nil
 	}
@@ -135,10 +124,17 @@ func alive(pid int) bool {
 // Kill), and waits until it answers.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
-	if s.pid != 0 {
-		t.Fatal("Restart: the server is still running; Kill it first")
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
 	}
-	s.run(t)
+}
+
+// Start is Restart for any goroutine: it returns the error.
+func (s *Server) Start() error {
+	if s.pid != 0 {
+		return errors.New("start ClickHouse: the server is still running; Kill it first")
+	}
+	return s.run()
 }
 
 func moduleRoot() (string, error) {
