@@ -14,6 +14,7 @@ import (
 
 	"github.com/kpiflow/kpiflow/pkg/ingest"
 	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 	"github.com/kpiflow/kpiflow/pkg/settings"
 	"github.com/kpiflow/kpiflow/pkg/store"
 )
@@ -287,7 +288,7 @@ func TestIntegrationRetryOfPartlyStoredBatch(t *testing.T) {
 // raw count per bucket.
 func rollupsMatchRaw(t *testing.T, st *store.Store) {
 	t.Helper()
-	for _, r := range store.Rollups(store.TableKPISamples) {
+	for _, r := range store.Rollups(schema.TableKPISamples) {
 		n := r.ResolutionSeconds
 		q := fmt.Sprintf(`SELECT count() FROM (
     SELECT toUInt32(intDiv(toUInt32(ts), %d) * %d) AS b, count() AS c FROM kpi_samples GROUP BY b

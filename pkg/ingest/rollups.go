@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/kpiflow/kpiflow/pkg/schema"
 	"github.com/kpiflow/kpiflow/pkg/store"
 )
 
@@ -24,15 +25,12 @@ type RepairReport struct {
 	Remaining []store.RollupMismatch `json:"remaining"`
 }
 
-// rollupStream is the stream whose table feeds the rollups.
-const rollupStream = "kpi"
-
 // Repair compares the rollups with kpi_samples over the request's range and
 // rebuilds every rollup day range that differs, holding the kpi stream's
 // lock and lease so no batch is written meanwhile (see store.RebuildRollups).
 func (w *Writer) Repair(ctx context.Context, req RepairRequest) (RepairReport, error) {
-	sch, _ := schemaFor(rollupStream)
-	_, release, err := w.exclusive(ctx, rollupStream)
+	sch, _ := schemaFor(schema.StreamKPI)
+	_, release, err := w.exclusive(ctx, schema.StreamKPI)
 	if err != nil {
 		return RepairReport{}, err
 	}

@@ -154,7 +154,7 @@ func (w *Writer) verifyStream(ctx context.Context, stream string, req VerifyRequ
 // rows, over the days of the rows ingested in the request's window. It holds
 // the stream's lock and lease, so no insert is half way (raw part written,
 // view parts not yet) while it compares.
-func (w *Writer) checkRollups(ctx context.Context, sch *schema, req VerifyRequest) ([]store.RollupMismatch, error) {
+func (w *Writer) checkRollups(ctx context.Context, sch *streamDef, req VerifyRequest) ([]store.RollupMismatch, error) {
 	if len(store.Rollups(sch.table)) == 0 {
 		return nil, nil
 	}

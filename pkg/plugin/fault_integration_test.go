@@ -18,6 +18,7 @@ import (
 
 	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
 	"github.com/kpiflow/kpiflow/pkg/internal/plugintest"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 	"github.com/kpiflow/kpiflow/pkg/store"
 )
 
@@ -185,7 +186,7 @@ func faultState(ctx context.Context, t *testing.T, db *chtest.Database, sent int
 	case raw < uint64(sent):
 		return outcomePartialRaw
 	}
-	for _, r := range store.Rollups(store.TableKPISamples) {
+	for _, r := range store.Rollups(schema.TableKPISamples) {
 		if faultCount(ctx, t, db, "SELECT countMerge(cnt) FROM %s."+r.Name) != raw {
 			return outcomeRollupsShort
 		}
@@ -216,7 +217,7 @@ func faultCheck(ctx context.Context, t *testing.T, p *plugintest.Plugin, ds plug
 	t.Helper()
 	require.Equal(t, uint64(faultRows), faultCount(ctx, t, db, "SELECT count() FROM %s.kpi_samples"))
 	require.Equal(t, uint64(faultRows), faultCount(ctx, t, db, "SELECT uniqExact(event_id) FROM %s.kpi_samples"))
-	for _, r := range store.Rollups(store.TableKPISamples) {
+	for _, r := range store.Rollups(schema.TableKPISamples) {
 		n := r.ResolutionSeconds
 		q := fmt.Sprintf(`SELECT count() FROM (
     SELECT toUInt32(intDiv(toUInt32(ts), %d) * %d) AS b, count() AS c FROM %%[1]s.kpi_samples GROUP BY b

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kpiflow/kpiflow/pkg/dialect"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // RollupMismatch is one rollup bucket whose row count differs from the rows
@@ -27,15 +28,12 @@ const maxMismatches = 1000
 // so every rollup's buckets in the range are complete.
 const day = 86400
 
-// Rollups lists the rollup tables fed from table (none for tables without
-// rollups).
-func Rollups(table string) []Table {
-	if table != TableKPISamples {
-		return nil
-	}
-	var out []Table
-	for _, t := range Tables() {
-		if t.Kind == KindRollup {
+// Rollups lists the rollup tables a materialized view fills from table
+// (none for tables without rollups).
+func Rollups(table string) []schema.Table {
+	var out []schema.Table
+	for _, t := range schema.Tables() {
+		if t.Kind == schema.KindRollup && t.Source == table {
 			out = append(out, t)
 		}
 	}
@@ -50,9 +48,9 @@ func Rollups(table string) []Table {
 func (s *Store) comparableRange(ctx context.Context, from, to time.Time) (int64, int64, bool, error) {
 	a := from.Unix() - from.Unix()%day
 	b := to.Unix() - to.Unix()%day + day
-	if s.settings.RetentionDays[TableKPISamples] > 0 {
+	if s.settings.RetentionDays[schema.TableKPISamples] > 0 {
 		var oldest uint32
-		q := fmt.Sprintf("SELECT toUInt32(min(ts)) FROM %s", s.table(TableKPISamples))
+		q := fmt.Sprintf("SELECT toUInt32(min(ts)) FROM %s", s.table(schema.TableKPISamples))
 		if err := s.conn.QueryRow(ctx, q).Scan(&oldest); err != nil {
 			return 0, 0, false, Classify(s.settings, fmt.Errorf("find the oldest row of kpi_samples: %w", err))
 		}
@@ -73,7 +71,7 @@ func (s *Store) table(name string) string {
 // rows ingested between ingestedFrom and ingestedTo when they are not zero;
 // ok is false when there are none.
 func (s *Store) TimeSpan(ctx context.Context, table string, ingestedFrom, ingestedTo time.Time) (time.Time, time.Time, bool, error) {
-	t, ok := LookupTable(table)
+	t, ok := schema.Lookup(table)
 	if !ok || t.TimeColumn == "" {
 		return time.Time{}, time.Time{}, false, fmt.Errorf("time range of %q: not a table with a time column", table)
 	}
@@ -153,7 +151,7 @@ func (s *Store) RollupMismatches(ctx context.Context, table string, from, to tim
 // bucketCounts is a subquery of the buckets of rollup r between two Unix
 // times (bound twice: a, b, a, b) whose count differs from table's rows:
 // columns bucket (UInt32), raw and rolled. The comparison runs in ClickHouse.
-func (s *Store) bucketCounts(d dialect.Dialect, table string, r Table) string {
+func (s *Store) bucketCounts(d dialect.Dialect, table string, r schema.Table) string {
 	return fmt.Sprintf(`(SELECT bucket, raw, rolled FROM (
     SELECT toUInt32(%s) AS bucket, count() AS raw FROM %s
     WHERE ts >= toDateTime(?) AND ts < toDateTime(?) GROUP BY bucket
@@ -240,7 +238,7 @@ func (s *Store) RebuildRollups(ctx context.Context, table string, from, to time.
 
 // differingDays lists the days between a and b holding a bucket of rollup r
 // that differs from table, merged into runs of consecutive days.
-func (s *Store) differingDays(ctx context.Context, d dialect.Dialect, table string, r Table, a, b int64) ([]RebuiltRange, error) {
+func (s *Store) differingDays(ctx context.Context, d dialect.Dialect, table string, r schema.Table, a, b int64) ([]RebuiltRange, error) {
 	q := fmt.Sprintf("SELECT intDiv(bucket, %d) * %d AS day, count() FROM %s GROUP BY day ORDER BY day", day, day, s.bucketCounts(d, table, r))
 	rows, err := s.conn.Query(ctx, q, a, b, a, b)
 	if err != nil {
