@@ -118,13 +118,9 @@ func (s *Store) RollupMismatches(ctx context.Context, table string, from, to tim
 	if err != nil || !ok {
 		return nil, err
 	}
-	d, err := s.Dialect(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var out []RollupMismatch
 	for _, r := range rollups {
-		q := fmt.Sprintf("SELECT bucket, raw, rolled FROM %s ORDER BY bucket LIMIT %d", s.bucketCounts(d, table, r), maxMismatches)
+		q := fmt.Sprintf("SELECT bucket, raw, rolled FROM %s ORDER BY bucket LIMIT %d", s.bucketCounts(table, r), maxMismatches)
 		rows, err := s.conn.Query(ctx, q, a, b, a, b)
 		if err != nil {
 			return nil, Classify(s.settings, fmt.Errorf("compare %s with %s: %w", r.Name, table, err))
@@ -151,7 +147,7 @@ func (s *Store) RollupMismatches(ctx context.Context, table string, from, to tim
 // bucketCounts is a subquery of the buckets of rollup r between two Unix
 // times (bound twice: a, b, a, b) whose count differs from table's rows:
 // columns bucket (UInt32), raw and rolled. The comparison runs in ClickHouse.
-func (s *Store) bucketCounts(d dialect.Dialect, table string, r schema.Table) string {
+func (s *Store) bucketCounts(table string, r schema.Table) string {
 	return fmt.Sprintf(`(SELECT bucket, raw, rolled FROM (
     SELECT toUInt32(%s) AS bucket, count() AS raw FROM %s
     WHERE ts >= toDateTime(?) AND ts < toDateTime(?) GROUP BY bucket
@@ -159,7 +155,7 @@ func (s *Store) bucketCounts(d dialect.Dialect, table string, r schema.Table) st
     SELECT toUInt32(bucket) AS bucket, countMerge(cnt) AS rolled FROM %s
     WHERE bucket >= toDateTime(?) AND bucket < toDateTime(?) GROUP BY bucket
 ) USING bucket
-WHERE raw != rolled)`, d.Bucket("ts", r.ResolutionSeconds), s.table(table), s.table(r.Name))
+WHERE raw != rolled)`, dialect.Bucket(schema.KPIRollup().SourceTime, int64(r.ResolutionSeconds)), s.table(table), s.table(r.Name))
 }
 
 // RebuiltRange is one range of one rollup that RebuildRollups recomputed.
@@ -208,7 +204,7 @@ func (s *Store) RebuildRollups(ctx context.Context, table string, from, to time.
 	}
 	var out []RebuiltRange
 	for _, r := range rollups {
-		runs, err := s.differingDays(ctx, d, table, r, a, b)
+		runs, err := s.differingDays(ctx, table, r, a, b)
 		if err != nil || len(runs) == 0 {
 			if err != nil {
 				return out, err
@@ -238,8 +234,8 @@ func (s *Store) RebuildRollups(ctx context.Context, table string, from, to time.
 
 // differingDays lists the days between a and b holding a bucket of rollup r
 // that differs from table, merged into runs of consecutive days.
-func (s *Store) differingDays(ctx context.Context, d dialect.Dialect, table string, r schema.Table, a, b int64) ([]RebuiltRange, error) {
-	q := fmt.Sprintf("SELECT intDiv(bucket, %d) * %d AS day, count() FROM %s GROUP BY day ORDER BY day", day, day, s.bucketCounts(d, table, r))
+func (s *Store) differingDays(ctx context.Context, table string, r schema.Table, a, b int64) ([]RebuiltRange, error) {
+	q := fmt.Sprintf("SELECT intDiv(bucket, %d) * %d AS day, count() FROM %s GROUP BY day ORDER BY day", day, day, s.bucketCounts(table, r))
 	rows, err := s.conn.Query(ctx, q, a, b, a, b)
 	if err != nil {
 		return nil, Classify(s.settings, fmt.Errorf("compare %s with %s: %w", r.Name, table, err))
