@@ -394,3 +394,33 @@ func TestIntegrationRepairWhileWriting(t *testing.T) {
 	rollupsMatchRaw(t, st)
 	t.Logf("%d repairs ran beside 10 batches", repairs)
 }
+
+// TestIntegrationTasksCurrentAfterCrash: like the rollups, tasks_current is
+// filled by a view, so a crash after the task_events part can leave it
+// without the batch's tasks; the retry that finds the rows refills it.
+func TestIntegrationTasksCurrentAfterCrash(t *testing.T) {
+	st, _ := migrated(t)
+	ctx := testCtx(t)
+	w := ingest.NewWriter(st, nil)
+	ts := time.Now().Add(-time.Hour).UnixMilli()
+	body := fmt.Sprintf(`{"ts": %d, "task_id": "T-1", "state_category": "todo"}
+{"ts": %d, "task_id": "T-1", "state_category": "done"}
+{"ts": %d, "task_id": "T-2", "state_category": "in_progress"}
+`, ts, ts+1000, ts)
+	first, err := w.Write(ctx, decode(t, "tasks", body), "K", "ci")
+	require.NoError(t, err)
+	// The view did not write (simulated), and the link was lost.
+	require.NoError(t, st.Conn().Exec(ctx, "ALTER TABLE tasks_current DELETE WHERE 1 = 1"))
+	require.NoError(t, st.WaitMutations(ctx, "tasks_current"))
+	loseLink(t, st, first.BatchID)
+
+	res, err := w.Write(ctx, decode(t, "tasks", body), "K", "ci")
+	require.NoError(t, err)
+	require.Equal(t, 3, res.Accepted)
+	require.Equal(t, uint64(3), count(t, st, "SELECT count() FROM task_events"))
+	require.Equal(t, uint64(2), count(t, st, "SELECT count() FROM tasks_current FINAL"))
+	require.Equal(t, uint64(1), count(t, st, "SELECT count() FROM tasks_current FINAL WHERE task_id = 'T-1' AND state_category = 'done'"))
+	rep, err := w.Verify(ctx, ingest.VerifyRequest{Stream: "tasks"})
+	require.NoError(t, err)
+	require.True(t, rep.OK, "%+v", rep)
+}

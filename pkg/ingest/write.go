@@ -289,11 +289,11 @@ func (w *Writer) Write(ctx context.Context, b *Batch, idemKey, actor string) (Re
 	}
 	if resumed > 0 {
 		// An earlier attempt stored rows and died: maybe after the raw
-		// part and before the views wrote theirs. The rollups over the
-		// batch's days are compared with the raw rows and rebuilt where
-		// they differ, before the link vouches for the batch.
-		if _, err := w.st.RebuildRollups(ctx, b.Table(), time.Unix(b.minTime, 0), time.Unix(b.maxTime, 0)); err != nil {
-			return Result{}, w.classify("repair the rollups of "+b.Table(), err)
+		// part and before the views wrote theirs. What the views fill from
+		// the table (rollups, tasks_current) is checked and repaired for
+		// the batch before the link vouches for it.
+		if err := w.st.RepairViews(ctx, b.Table(), batchID, time.Unix(b.minTime, 0), time.Unix(b.maxTime, 0)); err != nil {
+			return Result{}, w.classify("repair what the views fill from "+b.Table(), err)
 		}
 	}
 	if err := w.checkLease(ctx, lease, stream); err != nil {

@@ -262,11 +262,20 @@ func (g ddlGen) rollupSelect(t schema.Table, source, where string) string {
 // copyView is a materialized view named name copying every column of t's
 // source into t.
 func (g ddlGen) copyView(name string, t schema.Table) string {
+	return fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s%s TO %s AS\n%s",
+		g.qualified(name), g.onCluster(), g.qualified(g.storage(t.Name)),
+		copySelect(t, g.qualified(g.storage(t.Source)), ""))
+}
+
+// copySelect reads every column of t from source (optionally restricted by
+// where): the copy view's query, and the one a repair refills t with.
+func copySelect(t schema.Table, source, where string) string {
 	cols := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		cols[i] = dialect.Quote(c.Name)
 	}
-	return fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s%s TO %s AS\nSELECT %s\nFROM %s",
-		g.qualified(name), g.onCluster(), g.qualified(g.storage(t.Name)),
-		strings.Join(cols, ", "), g.qualified(g.storage(t.Source)))
+	if where != "" {
+		where = "\nWHERE " + where
+	}
+	return fmt.Sprintf("SELECT %s\nFROM %s%s", strings.Join(cols, ", "), source, where)
 }

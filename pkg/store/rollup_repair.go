@@ -260,6 +260,28 @@ func (s *Store) differingDays(ctx context.Context, table string, r schema.Table,
 	return runs, nil
 }
 
+// RepairViews makes the tables that materialized views fill from table
+// whole again after a crash may have cut the views short for the rows of
+// batchID, which lie between from and to: rollups are compared and rebuilt
+// by day (RebuildRollups), and tables keeping the latest row per key
+// (tasks_current) get the batch's rows again, which their engine and FINAL
+// collapse with any copy already there. The caller holds the stream's lease.
+func (s *Store) RepairViews(ctx context.Context, table, batchID string, from, to time.Time) error {
+	if _, err := s.RebuildRollups(ctx, table, from, to); err != nil {
+		return err
+	}
+	for _, t := range schema.Tables() {
+		if t.Kind != schema.KindCurrent || t.Source != table {
+			continue
+		}
+		q := fmt.Sprintf("INSERT INTO %s %s", s.table(t.Name), copySelect(t, s.table(table), "batch_id = ?"))
+		if err := s.conn.Exec(ctx, q, batchID); err != nil {
+			return Classify(s.settings, fmt.Errorf("refill %s with batch %s: %w", t.Name, batchID, err))
+		}
+	}
+	return nil
+}
+
 // WaitMutations polls system.mutations until the tables (in the configured
 // database) have none left to do: 18.16 has no mutations_sync setting.
 func (s *Store) WaitMutations(ctx context.Context, tables ...string) error {
