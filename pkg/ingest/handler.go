@@ -238,20 +238,10 @@ func (h VerifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &req.From}, {"to", &req.To}} {
-		v := q.Get(p.name)
-		if v == "" {
-			continue
-		}
-		t, err := parseParamTime(v)
-		if err != nil {
-			WriteError(w, &InputError{Field: p.name, Message: err.Error()})
-			return
-		}
-		*p.dst = t
+	var err error
+	if req.From, req.To, err = timeRange(q.Get); err != nil {
+		WriteError(w, err)
+		return
 	}
 	rep, err := h.Verifier.Verify(r.Context(), req)
 	if err != nil {
@@ -259,6 +249,24 @@ func (h VerifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, rep)
+}
+
+// timeRange reads the optional from and to times (RFC 3339 or epoch
+// milliseconds) that get returns by name ("" for absent).
+func timeRange(get func(name string) string) (from, to time.Time, err error) {
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		v := get(p.name)
+		if v == "" {
+			continue
+		}
+		if *p.dst, err = parseParamTime(v); err != nil {
+			return time.Time{}, time.Time{}, &InputError{Field: p.name, Message: err.Error()}
+		}
+	}
+	return from, to, nil
 }
 
 func parseParamTime(v string) (time.Time, error) {
@@ -332,22 +340,12 @@ func (h RepairHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, &InputError{Field: "body", Message: `expected {"from": <time>, "to": <time>} (both optional) or no body: ` + err.Error()})
 		return
 	}
+	fields := map[string]json.RawMessage{"from": body.From, "to": body.To}
 	var req RepairRequest
-	for _, p := range []struct {
-		name string
-		raw  json.RawMessage
-		dst  *time.Time
-	}{{"from", body.From, &req.From}, {"to", body.To, &req.To}} {
-		if len(p.raw) == 0 {
-			continue
-		}
-		v := strings.Trim(string(p.raw), `"`)
-		t, err := parseParamTime(v)
-		if err != nil {
-			WriteError(w, &InputError{Field: p.name, Message: err.Error()})
-			return
-		}
-		*p.dst = t
+	var err error
+	if req.From, req.To, err = timeRange(func(name string) string { return strings.Trim(string(fields[name]), `"`) }); err != nil {
+		WriteError(w, err)
+		return
 	}
 	rep, err := h.Repairer.Repair(r.Context(), req)
 	if err != nil {

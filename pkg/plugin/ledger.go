@@ -28,42 +28,47 @@ func registerLedgerRoutes(mux *http.ServeMux, inst *Instance) {
 	mux.HandleFunc("/admin/repair", methodNotAllowed(http.MethodPost))
 }
 
-// instanceLedger runs verification and erasure on the instance's Writer with
-// the data source's timeouts.
+// instanceLedger runs verification, erasure and repair on the instance's
+// Writer with the data source's timeouts.
 type instanceLedger struct{ inst *Instance }
 
-func (il instanceLedger) Verify(ctx context.Context, req ingest.VerifyRequest) (ingest.VerifyReport, error) {
+// longWork returns the Writer and a context bounded for the long ledger
+// operations: verification reads every stored row of the checked batches,
+// erasure waits for two mutations, a repair compares the rollups and
+// rebuilds day ranges.
+func (il instanceLedger) longWork(ctx context.Context) (*ingest.Writer, context.Context, context.CancelFunc, error) {
 	w, err := il.inst.writer()
+	if err != nil {
+		return nil, ctx, func() {}, err
+	}
+	s := il.inst.settings
+	ctx, cancel := context.WithTimeout(ctx, s.DialTimeout+4*s.QueryTimeout)
+	return w, ctx, cancel, nil
+}
+
+func (il instanceLedger) Verify(ctx context.Context, req ingest.VerifyRequest) (ingest.VerifyReport, error) {
+	w, ctx, cancel, err := il.longWork(ctx)
+	defer cancel()
 	if err != nil {
 		return ingest.VerifyReport{}, err
 	}
-	s := il.inst.settings
-	// Verification reads every stored row of the checked batches.
-	ctx, cancel := context.WithTimeout(ctx, s.DialTimeout+4*s.QueryTimeout)
-	defer cancel()
 	return w.Verify(ctx, req)
 }
 
 func (il instanceLedger) Erase(ctx context.Context, assignee, actor string) (ingest.EraseResult, error) {
-	w, err := il.inst.writer()
+	w, ctx, cancel, err := il.longWork(ctx)
+	defer cancel()
 	if err != nil {
 		return ingest.EraseResult{}, err
 	}
-	s := il.inst.settings
-	// Erasure waits for two mutations rewriting task_events and tasks_current.
-	ctx, cancel := context.WithTimeout(ctx, s.DialTimeout+4*s.QueryTimeout)
-	defer cancel()
 	return w.Erase(ctx, assignee, actor)
 }
 
 func (il instanceLedger) Repair(ctx context.Context, req ingest.RepairRequest) (ingest.RepairReport, error) {
-	w, err := il.inst.writer()
+	w, ctx, cancel, err := il.longWork(ctx)
+	defer cancel()
 	if err != nil {
 		return ingest.RepairReport{}, err
 	}
-	s := il.inst.settings
-	// A repair compares the rollups, then deletes and rebuilds day ranges.
-	ctx, cancel := context.WithTimeout(ctx, s.DialTimeout+4*s.QueryTimeout)
-	defer cancel()
 	return w.Repair(ctx, req)
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -139,6 +140,15 @@ func newDDLGen(d dialect.Dialect, s settings.Settings) (ddlGen, error) {
 		return ddlGen{}, &settings.FieldError{Field: "jsonData.cluster", Message: fmt.Sprintf("expected a cluster name of letters, digits and underscores, got %q", s.Cluster)}
 	}
 	return ddlGen{d: d, db: s.Database, cluster: s.Cluster, retention: s.RetentionDays}, nil
+}
+
+// ddl is the DDL writer for the pool's server and settings.
+func (s *Store) ddl(ctx context.Context) (ddlGen, error) {
+	d, err := s.Dialect(ctx)
+	if err != nil {
+		return ddlGen{}, err
+	}
+	return newDDLGen(d, s.settings)
 }
 
 // qualified is `db`.`name`: DDL names the database, because ON CLUSTER DDL

@@ -128,11 +128,7 @@ func (s *Store) AcquireLease(ctx context.Context, name string, ttl time.Duration
 	if ttl < time.Second {
 		return nil, fmt.Errorf("lease %s: a TTL of %s is too short (at least 1s)", name, ttl)
 	}
-	d, err := s.Dialect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	g, err := newDDLGen(d, s.settings)
+	g, err := s.ddl(ctx)
 	if err != nil {
 		return nil, err
 	}

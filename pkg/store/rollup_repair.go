@@ -61,6 +61,20 @@ func (s *Store) comparableRange(ctx context.Context, from, to time.Time) (int64,
 	return a, b, a < b, nil
 }
 
+// rollupRange is the rollups fed from table and the comparable range of
+// from..to (see comparableRange); no rollups when there is nothing to compare.
+func (s *Store) rollupRange(ctx context.Context, table string, from, to time.Time) ([]schema.Table, int64, int64, error) {
+	rollups := Rollups(table)
+	if len(rollups) == 0 {
+		return nil, 0, 0, nil
+	}
+	a, b, ok, err := s.comparableRange(ctx, from, to)
+	if err != nil || !ok {
+		return nil, 0, 0, err
+	}
+	return rollups, a, b, nil
+}
+
 // table is the name to read or write a table through: the Distributed table
 // in cluster mode, which reaches every shard.
 func (s *Store) table(name string) string {
@@ -110,12 +124,8 @@ func (s *Store) TimeSpan(ctx context.Context, table string, ingestedFrom, ingest
 // should hold the stream's lease: an insert running during the comparison
 // may have its raw part counted and its view parts not yet.
 func (s *Store) RollupMismatches(ctx context.Context, table string, from, to time.Time) ([]RollupMismatch, error) {
-	rollups := Rollups(table)
-	if len(rollups) == 0 {
-		return nil, nil
-	}
-	a, b, ok, err := s.comparableRange(ctx, from, to)
-	if err != nil || !ok {
+	rollups, a, b, err := s.rollupRange(ctx, table, from, to)
+	if err != nil || len(rollups) == 0 {
 		return nil, err
 	}
 	var out []RollupMismatch
@@ -186,19 +196,11 @@ type RebuiltRange struct {
 // way leaves the rollups short again, which the next comparison finds; a
 // rebuild is idempotent.
 func (s *Store) RebuildRollups(ctx context.Context, table string, from, to time.Time) ([]RebuiltRange, error) {
-	rollups := Rollups(table)
-	if len(rollups) == 0 {
-		return nil, nil
-	}
-	a, b, ok, err := s.comparableRange(ctx, from, to)
-	if err != nil || !ok {
+	rollups, a, b, err := s.rollupRange(ctx, table, from, to)
+	if err != nil || len(rollups) == 0 {
 		return nil, err
 	}
-	d, err := s.Dialect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	g, err := newDDLGen(d, s.settings)
+	g, err := s.ddl(ctx)
 	if err != nil {
 		return nil, err
 	}
