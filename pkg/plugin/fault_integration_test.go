@@ -33,12 +33,13 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// Trial sizes: a batch of faultRows rows over faultMonths months, so one
-// insert writes several parts to kpi_samples and to each rollup.
-const (
-	faultRows   = 50_000
-	faultMonths = 3
-)
+// faultRows is the size of each trial's batch: -fault.rows, or
+// KPIFLOW_FAULT_ROWS, or 50,000.
+var faultRows = flag.Int("fault.rows", envInt("KPIFLOW_FAULT_ROWS", 50_000), "rows per batch of TestIntegrationFaultInjection")
+
+// faultMonths is how many months a trial's batch spans, so one insert
+// writes several parts to kpi_samples and to each rollup.
+const faultMonths = 3
 
 // faultOutcome is what a kill left behind, seen after the restart and before
 // the retry.
@@ -60,7 +61,7 @@ const (
 // checks that kpi_samples holds exactly the rows sent, that every rollup's
 // countMerge per bucket equals the raw count, and that ledger/verify is ok.
 //
-//	go test -tags integration -run TestIntegrationFaultInjection ./pkg/plugin -fault.trials 200 -timeout 3h
+//	go test -tags integration -run TestIntegrationFaultInjection ./pkg/plugin -fault.trials 200 -fault.rows 20000 -timeout 4h
 func TestIntegrationFaultInjection(t *testing.T) {
 	srv := chtest.StartServer(t)
 	p := plugintest.Start(t)
@@ -87,7 +88,7 @@ func TestIntegrationFaultInjection(t *testing.T) {
 				res := p.CallResource(ctx, t, ds, "POST", "ingest/kpi", headers, body)
 				require.Equal(t, 200, res.Status, string(res.Body))
 				full = time.Since(began)
-				t.Logf("one undisturbed ingest of %d rows took %s", faultRows, full)
+				t.Logf("one undisturbed ingest of %d rows took %s", *faultRows, full)
 				faultCheck(ctx, t, p, ds, db, time.Time{})
 				return
 			}
@@ -110,7 +111,7 @@ func TestIntegrationFaultInjection(t *testing.T) {
 					restarted <- faultOutcome("restart failed: " + err.Error())
 					return
 				}
-				restarted <- faultState(ctx, t, db, faultRows)
+				restarted <- faultState(ctx, t, db, *faultRows)
 			}()
 
 			retried := time.Now()
@@ -158,13 +159,13 @@ func TestIntegrationFaultInjection(t *testing.T) {
 	}
 }
 
-// faultBatch is trial's batch as NDJSON: faultRows rows spread over
+// faultBatch is trial's batch as NDJSON: *faultRows rows spread over
 // faultMonths months, each with its own event (value and time).
 func faultBatch(rng *rand.Rand, trial int) []byte {
 	end := time.Now().Add(-time.Hour).Truncate(time.Minute)
 	span := int64(end.Sub(end.AddDate(0, -faultMonths, 0)) / time.Second)
 	var b strings.Builder
-	for i := 0; i < faultRows; i++ {
+	for i := 0; i < *faultRows; i++ {
 		ts := end.Add(-time.Duration(rng.Int64N(span)) * time.Second)
 		fmt.Fprintf(&b, `{"ts": %d, "metric": "fault_%d", "value": %d, "team": "t%d", "event_id": "f%d-%d"}`+"\n",
 			ts.UnixMilli(), trial, i, i%7, trial, i)
@@ -215,8 +216,8 @@ func faultCount(ctx context.Context, t *testing.T, db *chtest.Database, query st
 // recomputed for the batches received since from).
 func faultCheck(ctx context.Context, t *testing.T, p *plugintest.Plugin, ds plugintest.DataSource, db *chtest.Database, from time.Time) {
 	t.Helper()
-	require.Equal(t, uint64(faultRows), faultCount(ctx, t, db, "SELECT count() FROM %s.kpi_samples"))
-	require.Equal(t, uint64(faultRows), faultCount(ctx, t, db, "SELECT uniqExact(event_id) FROM %s.kpi_samples"))
+	require.Equal(t, uint64(*faultRows), faultCount(ctx, t, db, "SELECT count() FROM %s.kpi_samples"))
+	require.Equal(t, uint64(*faultRows), faultCount(ctx, t, db, "SELECT uniqExact(event_id) FROM %s.kpi_samples"))
 	for _, r := range store.Rollups(schema.TableKPISamples) {
 		n := r.ResolutionSeconds
 		q := fmt.Sprintf(`SELECT count() FROM (
