@@ -3,8 +3,6 @@
 # loopback ports and prints "export CLICKHOUSE_ADDR=... CLICKHOUSE_PID=... CLICKHOUSE_DIR=..."
 # for the caller to eval. Used by scripts/test.sh; also handy by hand:
 #   eval "$(scripts/clickhouse.sh start)"; ...; scripts/clickhouse.sh stop
-# "start DIR" starts the server of an earlier start again on its data
-# (pkg/internal/chtest's private servers for fault tests use it).
 set -euo pipefail
 
 free_port() {
@@ -16,12 +14,11 @@ PY
 }
 
 start() {
-  # With a directory from an earlier start (fault tests kill the server and
-  # start it again on the same data), reuse its config, ports and data.
-  if [ -n "${1:-}" ]; then
-    serve "$1" "$(sed -n 's:.*<tcp_port>\([0-9]*\)</tcp_port>.*:\1:p' "$1/config.xml")" \
-      "$(sed -n 's:.*<http_port>\([0-9]*\)</http_port>.*:\1:p' "$1/config.xml")"
-    return
+  local bin
+  bin=$(command -v clickhouse-server || true)
+  if [ -z "$bin" ]; then
+    echo "clickhouse-server not found: install Debian's clickhouse-server package (apt-get install clickhouse-server)" >&2
+    exit 1
   fi
   local dir tcp http
   dir=$(mktemp -d /tmp/kpiflow-ch.XXXXXX)
@@ -72,18 +69,7 @@ XML
 </yandex>
 XML
   if [ "$(id -u)" = 0 ]; then chown -R nobody "$dir" 2>/dev/null || true; fi
-  serve "$dir" "$tcp" "$http"
-}
-
-# serve starts the server of a prepared directory and waits until it answers.
-serve() {
-  local dir=$1 tcp=$2 http=$3 bin
-  bin=$(command -v clickhouse-server || true)
-  if [ -z "$bin" ]; then
-    echo "clickhouse-server not found: install Debian's clickhouse-server package (apt-get install clickhouse-server)" >&2
-    exit 1
-  fi
-  (cd "$dir" && exec "$bin" --config-file="$dir/config.xml" >> "$dir/log/stdout.log" 2>&1) &
+  (cd "$dir" && exec "$bin" --config-file="$dir/config.xml" > "$dir/log/stdout.log" 2>&1) &
   local pid=$!
   local i
   for i in $(seq 1 150); do
@@ -113,7 +99,7 @@ stop() {
 }
 
 case "${1:-}" in
-  start) start "${2:-}" ;;
+  start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start [dir of an earlier start]|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

@@ -107,7 +107,7 @@ func TestIntegrationFaultInjection(t *testing.T) {
 			restarted := make(chan faultOutcome, 1)
 			go func() {
 				time.Sleep(down)
-				if err := srv.Start(); err != nil {
+				if err := srv.Server.Restart(ctx); err != nil {
 					restarted <- faultOutcome("restart failed: " + err.Error())
 					return
 				}

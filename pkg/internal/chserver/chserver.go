@@ -16,6 +16,7 @@
 package chserver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -83,12 +84,25 @@ func (s *Server) Kill() error {
 	if s.cmd != nil {
 		_ = s.cmd.Wait()
 	} else {
-		for syscall.Kill(s.pid, 0) == nil {
+		for alive(s.pid) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	s.pid, s.cmd = 0, nil
 	return nil
+}
+
+// alive reports whether pid runs. A process that is not our child stays a
+// zombie until whoever adopted it reaps it, and signal 0 still reaches a
+// zombie, so its state in /proc decides.
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return syscall.Kill(pid, 0) == nil
+	}
+	// The state follows the parenthesised command name.
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
 }
 
 // Restart starts the server again with the same configuration (so the same
