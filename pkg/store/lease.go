@@ -259,9 +259,15 @@ func (l *Lease) exec(ctx context.Context, stmt string) error {
 	return l.st.conn.Exec(ctx, stmt)
 }
 
+// isCode reports whether err is ClickHouse exception code. An ON CLUSTER
+// statement reports a host's failure inside another exception's message
+// ("There was an error on [host:port]: Code: 60, ..."), so that counts too.
 func isCode(err error, code int32) bool {
 	var ex *clickhouse.Exception
-	return errors.As(err, &ex) && ex.Code == code
+	if !errors.As(err, &ex) {
+		return false
+	}
+	return ex.Code == code || strings.Contains(ex.Message, fmt.Sprintf("Code: %d,", code))
 }
 
 // Token is the lease's generation, which grows with every take, renewal and
