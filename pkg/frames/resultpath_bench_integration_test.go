@@ -33,14 +33,17 @@ const resultPathSQL = `SELECT toDateTime(1700000000 + intDiv(number, 24)) AS ts,
 //
 //   - raw: clickhouse-go reading every value into typed targets (what a
 //     client of the driver does; the baseline of the plugin benchmark);
+//
 //   - frames: frames.ReadAll (query, driver decoding, fields);
+//
 //   - sdk_arrow: the SDK's data.Frame → Arrow IPC (Frame.MarshalArrow, what
 //     the SDK runs on every response);
+//
 //   - direct_arrow: the same Arrow IPC bytes built with arrow-go's builders
 //     sized once and filled in bulk, into a buffer sized once: what an SDK
 //     API taking Arrow records (instead of data.Frame) would cost.
 //
-//	go test -tags integration -run '^$' -bench ResultPath -benchtime 5x ./pkg/frames/
+//     go test -tags integration -run '^$' -bench ResultPath -benchtime 5x ./pkg/frames/
 func BenchmarkIntegrationResultPath(b *testing.B) {
 	conn, _ := openBoth(b)
 	ctx := context.Background()
