@@ -75,7 +75,6 @@ export const selectors = {
     taskflow: {
       root: 'kpiflow-taskflow-panel',
       cfd: 'kpiflow-taskflow-cfd',
-      cfdArea: 'kpiflow-taskflow-cfd-area',
       wip: 'kpiflow-taskflow-wip',
       wipBar: 'kpiflow-taskflow-wip-bar',
       taskList: 'kpiflow-taskflow-task-list',

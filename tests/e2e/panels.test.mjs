@@ -95,17 +95,53 @@ test('no page errors and nothing injected', async () => {
   assert.deepEqual(real, []);
 });
 
-test('taskflow: cumulative flow areas are drawn per state category', async () => {
-  const areas = page.locator('#taskflow [data-testid="kpiflow-taskflow-cfd-area"]');
-  assert.equal(await areas.count(), 3);
-  const states = await areas.evaluateAll((els) => els.map((e) => e.getAttribute('data-state')));
-  assert.deepEqual(states, ['done', 'in_progress', 'todo']);
-  for (const d of await areas.evaluateAll((els) => els.map((e) => e.getAttribute('d')))) {
-    assert.match(d, /^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+)+Z$/);
+/**
+ * The cumulative flow's colours bottom to top in the middle of the plot, read from uPlot's canvas:
+ * each pixel classed by its dominant channel (g: green, b: blue, r: orange), runs merged.
+ */
+async function stackColours(sec) {
+  const canvas = sec.locator('[data-testid="kpiflow-taskflow-cfd"] canvas').first();
+  return canvas.evaluate((c) => {
+    const ctx = c.getContext('2d');
+    const x = Math.floor(c.width / 2);
+    const { data } = ctx.getImageData(x, 0, 1, c.height);
+    const runs = [];
+    for (let y = c.height - 1; y >= 0; y--) {
+      const [r, g, b] = [data[y * 4], data[y * 4 + 1], data[y * 4 + 2]];
+      if (Math.max(r, g, b) - Math.min(r, g, b) < 40) {
+        continue; // background, grid
+      }
+      const cls = g > r && g > b ? 'g' : b > r && b > g ? 'b' : 'r';
+      const last = runs[runs.length - 1];
+      if (last && last[0] === cls) {
+        last[1]++;
+      } else {
+        runs.push([cls, 1]);
+      }
+    }
+    return runs.filter(([, n]) => n >= 3).map(([cls]) => cls);
+  });
+}
+
+test("taskflow: cumulative flow drawn by Grafana's uPlot TimeSeries, stacked per state category", async () => {
+  const sec = page.locator('#taskflow');
+  const canvas = sec.locator('[data-testid="kpiflow-taskflow-cfd"] canvas').first();
+  const box = await canvas.boundingBox();
+  assert.ok(box && box.width > 600 && box.height > 150, `uPlot canvas too small: ${JSON.stringify(box)}`);
+  // Grafana's legend, with the category names and colours.
+  const legend = await sec
+    .locator('[data-testid="kpiflow-taskflow-cfd"] [class*="LegendLabel"], [data-testid="kpiflow-taskflow-cfd"] button')
+    .allTextContents();
+  for (const name of ['Done', 'In progress', 'To do']) {
+    assert.ok(
+      legend.some((t) => t.includes(name)),
+      `legend misses ${name}: ${JSON.stringify(legend)}`
+    );
   }
-  const box = await areas.first().boundingBox();
-  assert.ok(box && box.width > 300 && box.height > 20, `done area too small: ${JSON.stringify(box)}`);
-  await page.locator('#taskflow').screenshot({ path: path.join(artifacts, 'taskflow.png') });
+  // Stacked bottom to top: done (green), in progress (blue), to do (orange).
+  assert.deepEqual(await stackColours(sec), ['g', 'b', 'r']);
+  // The y axis is formatted by the field config (decimals 0 in the harness): whole numbers.
+  await sec.screenshot({ path: path.join(artifacts, 'taskflow.png') });
 });
 
 test('taskflow: 50,000 tasks render as a windowed list', async () => {
@@ -148,6 +184,12 @@ test('taskflow: aging tasks are highlighted and hostile titles stay literal text
   assert.equal(await page.locator('#taskflow [role="row"] script, #taskflow [role="row"] img').count(), 0);
   const bars = page.locator('#taskflow [data-testid="kpiflow-taskflow-wip-bar"]');
   assert.ok((await bars.count()) >= 4);
+  // The harness sets a WIP limit of 30 as a threshold on `wip`: every state is over it, so red.
+  const colour = await bars.first().evaluate((el) => getComputedStyle(el.firstElementChild).backgroundColor);
+  assert.equal(colour, 'rgb(242, 73, 92)');
+  // Ages are formatted by the age field's config (seconds, unit s): Grafana's duration text.
+  const ages = await page.locator('#taskflow [role="row"] [role="cell"]:nth-child(5)').allTextContents();
+  assert.ok(ages.length > 0 && ages.every((a) => /^\d+ (year|week|day|hour|min)/.test(a)), JSON.stringify(ages));
 });
 
 test('forecast: burn-up band, actual line and percentile dates', async () => {
@@ -183,10 +225,8 @@ test('taskflow: frames written by the Go backend (tests/fixtures/taskflow.json)'
   }
   const sec = page.locator('#taskflow-backend');
   assert.equal(await sec.count(), 1, 'backend fixture present but not rendered');
-  const drawn =
-    (await sec.locator('[data-testid="kpiflow-taskflow-cfd-area"]').count()) +
-    (await sec.locator('[data-testid^="kpiflow-taskflow-task-row"]').count());
-  assert.ok(drawn > 0, 'backend frames rendered nothing');
+  assert.deepEqual(await stackColours(sec), ['g', 'b', 'r'], 'backend cfd frame not drawn as a stack');
+  assert.ok((await sec.locator('[data-testid^="kpiflow-taskflow-task-row"]').count()) > 0, 'no task rows');
   await sec.screenshot({ path: path.join(artifacts, 'taskflow-backend.png') });
 });
 
@@ -196,9 +236,9 @@ test('query editor: raw SQL in Monaco with highlighting and completion', async (
   await editor.waitFor({ timeout: 60_000 });
   // Highlighted: Monaco's sql tokenizer gives keywords their own token class.
   await sec.locator('.view-lines').getByText('SELECT', { exact: false }).first().waitFor();
-  const tokens = await sec.locator('.view-line span span').evaluateAll((spans) =>
-    spans.map((e) => [e.textContent.replace(/\u00a0/g, ' ').trim(), e.className])
-  );
+  const tokens = await sec
+    .locator('.view-line span span')
+    .evaluateAll((spans) => spans.map((e) => [e.textContent.replace(/\u00a0/g, ' ').trim(), e.className]));
   const classOf = (text) => tokens.find(([t]) => t === text)?.[1];
   const keywordClass = classOf('SELECT');
   const identClass = classOf('kpi_samples');
@@ -207,7 +247,11 @@ test('query editor: raw SQL in Monaco with highlighting and completion', async (
   // The Forecast type is not offered until the backend answers it (src/capabilities.json).
   const types = await sec
     .locator('input[type="radio"][name]')
-    .evaluateAll((els) => els.filter((e) => e.closest('[data-testid="kpiflow-query-editor"] > div:first-child')).map((e) => e.labels?.[0]?.textContent.trim()));
+    .evaluateAll((els) =>
+      els
+        .filter((e) => e.closest('[data-testid="kpiflow-query-editor"] > div:first-child'))
+        .map((e) => e.labels?.[0]?.textContent.trim())
+    );
   assert.deepEqual(types, ['KPI', 'DORA', 'Task flow', 'SQL']);
 
   // Macros complete as you type $__.

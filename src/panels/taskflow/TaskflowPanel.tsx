@@ -23,10 +23,19 @@ const getStyles = (theme: GrafanaTheme2) => ({
 });
 
 /** kpiflow task flow: cumulative flow diagram and/or WIP by state with aging work. */
-export function TaskflowPanel({ data, options, width, height, timeZone }: PanelProps<TaskflowOptions>) {
+export function TaskflowPanel({
+  data,
+  options,
+  width,
+  height,
+  timeZone,
+  timeRange,
+  fieldConfig,
+  replaceVariables,
+}: PanelProps<TaskflowOptions>) {
   const styles = useStyles2(getStyles);
   const model = useTaskflowModel(data, options.agingThresholdDays);
-  const showCfd = Boolean(model.cfd && model.cfd.times.length > 0) && options.view !== 'wip';
+  const showCfd = Boolean(model.cfd && model.cfd.length > 0) && options.view !== 'wip';
   const showWip = Boolean(model.tasks) && options.view !== 'cfd';
 
   if (!showCfd && !showWip) {
@@ -41,9 +50,26 @@ export function TaskflowPanel({ data, options, width, height, timeZone }: PanelP
   const wipHeight = showCfd && showWip ? height - cfdHeight - 8 : height;
   return (
     <div className={styles.root} style={{ width, height }} data-testid={selectors.panels.taskflow.root}>
-      {showCfd && model.cfd && <CfdChart model={model.cfd} width={width} height={cfdHeight} timeZone={timeZone} />}
+      {showCfd && model.cfd && (
+        <CfdChart
+          frame={model.cfd}
+          width={width}
+          height={cfdHeight}
+          timeRange={timeRange}
+          timeZone={timeZone}
+          legend={options.legend}
+        />
+      )}
       {showWip && model.tasks && (
-        <WipView model={model.tasks} width={width} height={wipHeight} agingThresholdDays={options.agingThresholdDays} />
+        <WipView
+          model={model.tasks}
+          width={width}
+          height={wipHeight}
+          agingThresholdDays={options.agingThresholdDays}
+          fieldConfig={fieldConfig}
+          replaceVariables={replaceVariables}
+          timeZone={timeZone}
+        />
       )}
     </div>
   );

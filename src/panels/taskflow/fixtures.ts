@@ -99,7 +99,8 @@ export function makeTasksFrame(n = 200, seed = 11): DataFrame {
     states.push(state);
     cats.push(cat);
     assignees.push(PEOPLE[Math.floor(r() * PEOPLE.length)]);
-    ages.push(hostile ? 400 + i : Math.round(r() * r() * 60 * 10) / 10);
+    // Seconds, as the backend's aging view gives them.
+    ages.push((hostile ? 400 + i : Math.round(r() * r() * 60 * 10) / 10) * 86400);
     teams.push(TEAMS[i % TEAMS.length]);
     projects.push(`proj-${1 + (i % 4)}`);
   }
@@ -112,7 +113,7 @@ export function makeTasksFrame(n = 200, seed = 11): DataFrame {
       { name: 'state', type: FieldType.string, values: states },
       { name: 'state_category', type: FieldType.string, values: cats },
       { name: 'assignee', type: FieldType.string, values: assignees },
-      { name: 'age_days', type: FieldType.number, values: ages },
+      { name: 'age', type: FieldType.number, values: ages },
       { name: 'team', type: FieldType.string, values: teams },
       { name: 'project', type: FieldType.string, values: projects },
     ],

@@ -1,10 +1,13 @@
-import { createDataFrame, FieldType } from '@grafana/data';
+import { createDataFrame, DataFrame, FieldType } from '@grafana/data';
 
 import { HOSTILE_TITLES, makeCfdFrame, makeTasksFrame } from './fixtures';
-import { toCfdModel, toTaskflowModel, toTasksModel } from './transform';
+import { SECONDS_PER_DAY, toCfdFrame, toTaskflowModel, toTasksModel } from './transform';
 
-describe('toCfdModel', () => {
-  it('pivots a long frame and stacks done at the bottom', () => {
+describe('toCfdFrame', () => {
+  const names = (f?: DataFrame) => f?.fields.map((x) => x.name);
+  const values = (f: DataFrame | undefined, name: string) => f?.fields.find((x) => x.name === name)?.values;
+
+  it('pivots a long frame, done at the bottom, keeping the count field’s config', () => {
     const frame = createDataFrame({
       fields: [
         { name: 'time', type: FieldType.time, values: [2000, 1000, 1000, 2000, 1000, 2000] },
@@ -13,42 +16,55 @@ describe('toCfdModel', () => {
           type: FieldType.string,
           values: ['todo', 'todo', 'done', 'done', 'in_progress', 'in_progress'],
         },
-        { name: 'count', type: FieldType.number, values: [5, 4, 1, 2, 3, 3] },
+        { name: 'count', type: FieldType.number, values: [5, 4, 1, 2, 3, 3], config: { unit: 'short', decimals: 0 } },
       ],
     });
-    const m = toCfdModel(frame);
-    expect(m.times).toEqual([1000, 2000]);
-    expect(m.bands.map((b) => b.name)).toEqual(['done', 'in_progress', 'todo']);
-    expect(m.bands[0]).toMatchObject({ values: [1, 2], lower: [0, 0], upper: [1, 2] });
-    expect(m.bands[1]).toMatchObject({ values: [3, 3], lower: [1, 2], upper: [4, 5] });
-    expect(m.bands[2]).toMatchObject({ values: [4, 5], lower: [4, 5], upper: [8, 10] });
-    expect(m.maxTotal).toBe(10);
+    const f = toCfdFrame(frame);
+    expect(names(f)).toEqual(['time', 'done', 'in_progress', 'todo']);
+    expect(f?.length).toBe(2);
+    expect(values(f, 'time')).toEqual([1000, 2000]);
+    expect(values(f, 'done')).toEqual([1, 2]);
+    expect(values(f, 'in_progress')).toEqual([3, 3]);
+    expect(values(f, 'todo')).toEqual([4, 5]);
+    expect(f?.fields[1].config).toEqual({ unit: 'short', decimals: 0 });
   });
 
-  it('stacks a wide frame with the last (latest) state at the bottom', () => {
+  it('sorts a wide frame by time and stacks the last (latest) state at the bottom', () => {
     const frame = createDataFrame({
       fields: [
-        { name: 'time', type: FieldType.time, values: [1000, 2000] },
-        { name: 'Backlog', type: FieldType.number, values: [3, 2] },
-        { name: 'Doing', type: FieldType.number, values: [1, 1] },
-        { name: 'Done', type: FieldType.number, values: [0, 2] },
+        { name: 'time', type: FieldType.time, values: [2000, 1000] },
+        { name: 'Backlog', type: FieldType.number, values: [2, 3] },
+        { name: 'Doing', type: FieldType.number, values: [1, 1], config: { unit: 'none' } },
+        { name: 'Done', type: FieldType.number, values: [2, 0] },
       ],
     });
-    const m = toCfdModel(frame);
-    expect(m.bands.map((b) => b.name)).toEqual(['Done', 'Doing', 'Backlog']);
-    expect(m.bands[2].upper).toEqual([4, 5]);
+    const f = toCfdFrame(frame);
+    expect(names(f)).toEqual(['time', 'Done', 'Doing', 'Backlog']);
+    expect(values(f, 'time')).toEqual([1000, 2000]);
+    expect(values(f, 'Done')).toEqual([0, 2]);
+    expect(f?.fields[2].config).toEqual({ unit: 'none' });
   });
 
-  it('handles a frame without time', () => {
-    expect(toCfdModel(createDataFrame({ fields: [] }))).toEqual({ times: [], bands: [], maxTotal: 0 });
+  it('orders the backend’s wide frame done, in_progress, todo', () => {
+    const frame = createDataFrame({
+      fields: [
+        { name: 'time', type: FieldType.time, values: [1000] },
+        { name: 'todo', type: FieldType.number, values: [3] },
+        { name: 'in_progress', type: FieldType.number, values: [2] },
+        { name: 'done', type: FieldType.number, values: [1] },
+      ],
+    });
+    expect(names(toCfdFrame(frame))).toEqual(['time', 'done', 'in_progress', 'todo']);
   });
 
-  it('stacks the generated fixture consistently', () => {
-    const m = toCfdModel(makeCfdFrame(30));
-    expect(m.times).toHaveLength(30);
-    const top = m.bands[m.bands.length - 1].upper;
-    m.bands.forEach((b) => b.values.forEach((v, i) => expect(b.upper[i] - b.lower[i]).toBe(v)));
-    expect(Math.max(...top)).toBe(m.maxTotal);
+  it('has nothing for a frame without time', () => {
+    expect(toCfdFrame(createDataFrame({ fields: [] }))).toBeUndefined();
+  });
+
+  it('pivots the generated fixture to one row per day', () => {
+    const f = toCfdFrame(makeCfdFrame(30));
+    expect(f?.length).toBe(30);
+    expect(names(f)).toEqual(['time', 'done', 'in_progress', 'todo']);
   });
 });
 
@@ -61,7 +77,7 @@ describe('toTasksModel', () => {
         { name: 'state', type: FieldType.string, values: ['Doing', 'Doing', 'Done', 'Todo'] },
         { name: 'state_category', type: FieldType.string, values: ['in_progress', 'in_progress', 'done', 'todo'] },
         { name: 'assignee', type: FieldType.string, values: ['x', '', 'y', null] },
-        { name: 'age_days', type: FieldType.number, values: [3, 20, 99, 15] },
+        { name: 'age', type: FieldType.number, values: [3, 20, 99, 15].map((d) => d * SECONDS_PER_DAY) },
         { name: 'team', type: FieldType.string, values: ['t', 't', 't', 't'] },
         { name: 'project', type: FieldType.string, values: ['p', 'p', 'p', 'p'] },
       ],
@@ -97,7 +113,7 @@ describe('toTasksModel', () => {
 describe('toTaskflowModel', () => {
   it('finds the cfd and tasks frames by shape', () => {
     const m = toTaskflowModel([makeTasksFrame(5), makeCfdFrame(5)], 14);
-    expect(m.cfd?.times).toHaveLength(5);
+    expect(m.cfd?.length).toBe(5);
     expect(m.tasks?.rows).toHaveLength(5);
   });
 
@@ -119,11 +135,13 @@ describe('toTaskflowModel', () => {
       ],
     });
     const m = toTaskflowModel([aging, tasks], 14);
-    expect(m.tasks?.rows.map((r) => [r.taskId, r.ageDays, r.aging])).toEqual([
-      ['T-2', 20, true],
-      ['T-1', 1, false],
-      ['T-3', 0, false],
+    expect(m.tasks?.rows.map((r) => [r.taskId, r.ageSeconds, r.aging])).toEqual([
+      ['T-2', 20 * 86400, true],
+      ['T-1', 86400, false],
+      ['T-3', undefined, false],
     ]);
     expect(m.tasks?.agingCount).toBe(1);
+    // The ages are formatted with the aging view's age field config.
+    expect(m.tasks?.ageField).toBe(aging.fields[1]);
   });
 });

@@ -6,30 +6,20 @@ import { DataFrame, Field, FieldType } from '@grafana/data';
  * Input frames:
  * - cfd, long: [time, state_category (or state) string, a number field] one row per time and state
  * - cfd, wide: [time, one number field per state]
- * - tasks: [task_id, title, state, state_category, assignee, age_days, team, project]
- *   The backend's `tasks` view has no age; its `aging` view has `age` in seconds (and no
- *   state_category). With both, ages are joined onto the tasks by task_id.
+ * - tasks: [task_id, title, state, state_category, assignee, team, project], optionally `age`
+ *   (seconds). The backend's `tasks` view has no age; its `aging` view has `age` in seconds (and
+ *   no state_category). With both, ages are joined onto the tasks by task_id.
  */
 
 export type StateCategory = 'todo' | 'in_progress' | 'done';
 const CATEGORY_RANK: Record<string, number> = { done: 0, in_progress: 1, todo: 2 };
 
-export interface CfdBand {
-  /** State or state category name. */
-  name: string;
-  /** Count per time. */
-  values: number[];
-  /** Stacked bounds per time (lower = sum of the bands below). */
-  lower: number[];
-  upper: number[];
-}
-
-export interface CfdModel {
-  times: number[];
-  /** Bottom band first (done at the bottom, as a CFD is read). */
-  bands: CfdBand[];
-  maxTotal: number;
-}
+/**
+ * The cumulative flow as one wide frame: a time field, then one number field per state, bottom
+ * of the stack first (done, in_progress, todo), rows sorted by time. Fields keep the config
+ * Grafana gave them (units, decimals, thresholds, overrides), so the chart formats as any panel.
+ */
+export type CfdFrame = DataFrame;
 
 export interface TaskRow {
   taskId: string;
@@ -37,7 +27,8 @@ export interface TaskRow {
   state: string;
   category: string;
   assignee: string;
-  ageDays: number;
+  /** Age in seconds (the backend's `age`), undefined when not known. */
+  ageSeconds?: number;
   team: string;
   project: string;
   aging: boolean;
@@ -56,6 +47,8 @@ export interface TasksModel {
   wip: WipState[];
   agingCount: number;
   maxWip: number;
+  /** The field the ages came from: its config (unit, decimals, thresholds) formats them. */
+  ageField?: Field;
 }
 
 const fieldByName = (frame: DataFrame, ...names: string[]): Field | undefined =>
@@ -85,107 +78,91 @@ export const isTasksFrame = (frame: DataFrame) => Boolean(fieldByName(frame, 'ta
 export const isCfdFrame = (frame: DataFrame) => !isTasksFrame(frame) && Boolean(timeField(frame));
 
 /** Stack order: categories done → in_progress → todo from the bottom; other states bottom-up in reverse field order. */
-function orderNames(names: string[]): string[] {
-  if (names.every((n) => n in CATEGORY_RANK)) {
-    return [...names].sort((a, b) => CATEGORY_RANK[a] - CATEGORY_RANK[b]);
+function stackOrder(fields: Field[]): Field[] {
+  if (fields.every((f) => f.name in CATEGORY_RANK)) {
+    return [...fields].sort((a, b) => CATEGORY_RANK[a.name] - CATEGORY_RANK[b.name]);
   }
-  return [...names].reverse();
+  return [...fields].reverse();
 }
 
-function stack(times: number[], columns: Map<string, number[]>): CfdModel {
-  const names = orderNames([...columns.keys()]);
-  const running = new Array<number>(times.length).fill(0);
-  const bands: CfdBand[] = names.map((name) => {
-    const values = columns.get(name) ?? [];
-    const lower = running.slice();
-    for (let i = 0; i < times.length; i++) {
-      const v = values[i];
-      running[i] += Number.isFinite(v) ? v : 0;
-    }
-    return { name, values, lower, upper: running.slice() };
-  });
-  return { times, bands, maxTotal: running.reduce((m, v) => Math.max(m, v), 0) };
-}
-
-/** Turns a cfd frame (long or wide) into stacked bands over sorted times. */
-export function toCfdModel(frame: DataFrame): CfdModel {
+/**
+ * Turns a cfd frame into a CfdFrame. Wide frames (the backend's `time, todo, in_progress, done`)
+ * keep their fields; long ones (time, state_category or state, a count) are pivoted, each state's
+ * field taking the count field's config. Undefined for a frame without time.
+ */
+export function toCfdFrame(frame: DataFrame): CfdFrame | undefined {
   const time = timeField(frame);
   if (!time) {
-    return { times: [], bands: [], maxTotal: 0 };
+    return undefined;
   }
   const category = fieldByName(frame, 'state_category', 'state', 'category');
   const numbers = frame.fields.filter((f) => f !== time && f.type === FieldType.number);
 
   if (category && category.type === FieldType.string) {
-    // Long: pivot (time, state) -> count.
     const value = numbers[0];
-    const timeIndex = new Map<number, number>();
+    const times = [
+      ...new Set(
+        Array.from({ length: frame.length }, (_, i) => toMillis(time.values[i])).filter((t) => Number.isFinite(t))
+      ),
+    ].sort((a, b) => a - b);
+    const index = new Map(times.map((t, i) => [t, i]));
     const columns = new Map<string, number[]>();
-    const rows: Array<[number, string, number]> = [];
     for (let i = 0; i < frame.length; i++) {
-      const t = toMillis(time.values[i]);
-      if (!Number.isFinite(t)) {
+      const at = index.get(toMillis(time.values[i]));
+      if (at === undefined) {
         continue;
       }
       const name = toText(category.values[i]);
-      rows.push([t, name, value ? toNumber(value.values[i]) : 1]);
-      timeIndex.set(t, 0);
-      if (!columns.has(name)) {
-        columns.set(name, []);
+      let col = columns.get(name);
+      if (!col) {
+        col = new Array<number>(times.length).fill(0);
+        columns.set(name, col);
       }
+      // Without a count field each row counts one.
+      const v = value ? toNumber(value.values[i]) : 1;
+      col[at] += Number.isFinite(v) ? v : 0;
     }
-    const times = [...timeIndex.keys()].sort((a, b) => a - b);
-    times.forEach((t, i) => timeIndex.set(t, i));
-    for (const col of columns.values()) {
-      col.length = times.length;
-      col.fill(0);
-    }
-    for (const [t, name, v] of rows) {
-      const col = columns.get(name);
-      const idx = timeIndex.get(t);
-      if (col && idx !== undefined && Number.isFinite(v)) {
-        // A value with no numeric field counts rows.
-        col[idx] += v;
-      }
-    }
-    return stack(times, columns);
+    const fields: Field[] = [...columns].map(([name, values]) => ({
+      name,
+      type: FieldType.number,
+      config: { ...value?.config },
+      values,
+    }));
+    return {
+      name: frame.name,
+      refId: frame.refId,
+      length: times.length,
+      fields: [{ ...time, type: FieldType.time, values: times }, ...stackOrder(fields)],
+    };
   }
 
-  // Wide: one numeric field per state, rows in time order (sorted here to be safe).
   const order = Array.from({ length: frame.length }, (_, i) => i)
     .filter((i) => Number.isFinite(toMillis(time.values[i])))
     .sort((a, b) => toMillis(time.values[a]) - toMillis(time.values[b]));
-  const times = order.map((i) => toMillis(time.values[i]));
-  const columns = new Map<string, number[]>();
-  for (const f of numbers) {
-    const name = f.config.displayNameFromDS ?? f.config.displayName ?? f.labels?.state ?? f.name;
-    columns.set(
-      name,
-      order.map((i) => toNumber(f.values[i]))
-    );
-  }
-  return stack(times, columns);
+  const pick = (f: Field, values: unknown[]): Field => ({ ...f, values, state: undefined });
+  return {
+    name: frame.name,
+    refId: frame.refId,
+    length: order.length,
+    fields: [
+      pick({ ...time, type: FieldType.time }, order.map((i) => toMillis(time.values[i]))),
+      ...stackOrder(numbers).map((f) => pick(f, order.map((i) => toNumber(f.values[i])))),
+    ],
+  };
 }
 
-const SECONDS_PER_DAY = 86400;
+export const SECONDS_PER_DAY = 86400;
 
-/** Age in days per row: `age_days`, or the backend's `age` in seconds. */
-function agesInDays(frame: DataFrame): Array<number | undefined> {
-  const days = fieldByName(frame, 'age_days');
-  if (days) {
-    return days.values.map((v) => toNumber(v));
-  }
-  const seconds = fieldByName(frame, 'age');
-  return seconds ? seconds.values.map((v) => toNumber(v) / SECONDS_PER_DAY) : [];
-}
+/** The backend's `age` field (seconds), when the frame has one. */
+const ageField = (frame: DataFrame) => fieldByName(frame, 'age');
 
-/** Ages by task_id from a frame that has them (the backend's aging view). */
+/** Ages in seconds by task_id from a frame that has them (the backend's aging view). */
 export function agesByTask(frame: DataFrame): Map<string, number> {
   const id = fieldByName(frame, 'task_id');
-  const ages = agesInDays(frame);
   const out = new Map<string, number>();
-  ages.forEach((a, i) => {
-    if (a !== undefined && Number.isFinite(a)) {
+  ageField(frame)?.values.forEach((v, i) => {
+    const a = toNumber(v);
+    if (Number.isFinite(a)) {
       out.set(toText(id?.values[i]), a);
     }
   });
@@ -194,19 +171,25 @@ export function agesByTask(frame: DataFrame): Map<string, number> {
 
 /**
  * Rows and WIP per state from a tasks frame; a task is aging when open and older than the threshold.
- * `ages` supplies ages by task_id where the frame itself has none.
+ * Ages come from the frame's own `age` field or, by task_id, from `ages` (the aging view's);
+ * `agingFrom` is the field they came from, whose config formats them.
  */
-export function toTasksModel(frame: DataFrame, agingThresholdDays: number, ages?: Map<string, number>): TasksModel {
+export function toTasksModel(
+  frame: DataFrame,
+  agingThresholdDays: number,
+  ages?: { byTask: Map<string, number>; field: Field }
+): TasksModel {
   const get = (...names: string[]) => fieldByName(frame, ...names);
   const id = get('task_id');
   const title = get('title');
   const state = get('state');
   const category = get('state_category');
   const assignee = get('assignee');
-  const ownAges = agesInDays(frame);
+  const own = ageField(frame);
   const team = get('team');
   const project = get('project');
   const n = frame.length;
+  const threshold = agingThresholdDays * SECONDS_PER_DAY;
 
   const rows: TaskRow[] = new Array(n);
   const wipByState = new Map<string, WipState>();
@@ -214,16 +197,16 @@ export function toTasksModel(frame: DataFrame, agingThresholdDays: number, ages?
   for (let i = 0; i < n; i++) {
     const cat = toText(category?.values[i]);
     const st = toText(state?.values[i]) || cat;
-    const ageDays = ownAges[i] ?? ages?.get(toText(id?.values[i])) ?? NaN;
+    const age = own ? toNumber(own.values[i]) : (ages?.byTask.get(toText(id?.values[i])) ?? NaN);
     const open = cat !== 'done';
-    const aging = open && Number.isFinite(ageDays) && ageDays > agingThresholdDays;
+    const aging = open && Number.isFinite(age) && age > threshold;
     rows[i] = {
       taskId: toText(id?.values[i]),
       title: toText(title?.values[i]),
       state: st,
       category: cat,
       assignee: toText(assignee?.values[i]),
-      ageDays: Number.isFinite(ageDays) ? ageDays : 0,
+      ageSeconds: Number.isFinite(age) ? age : undefined,
       team: toText(team?.values[i]),
       project: toText(project?.values[i]),
       aging,
@@ -244,16 +227,22 @@ export function toTasksModel(frame: DataFrame, agingThresholdDays: number, ages?
   rows.sort((a, b) => {
     const doneA = a.category === 'done' ? 1 : 0;
     const doneB = b.category === 'done' ? 1 : 0;
-    return doneA - doneB || b.ageDays - a.ageDays || a.taskId.localeCompare(b.taskId);
+    return doneA - doneB || (b.ageSeconds ?? -1) - (a.ageSeconds ?? -1) || a.taskId.localeCompare(b.taskId);
   });
   const wip = [...wipByState.values()].sort(
     (a, b) => (CATEGORY_RANK[b.category] ?? 3) - (CATEGORY_RANK[a.category] ?? 3) || b.count - a.count
   );
-  return { rows, wip, agingCount, maxWip: wip.reduce((m, w) => Math.max(m, w.count), 0) };
+  return {
+    rows,
+    wip,
+    agingCount,
+    maxWip: wip.reduce((m, w) => Math.max(m, w.count), 0),
+    ageField: own ?? ages?.field,
+  };
 }
 
 export interface TaskflowModel {
-  cfd?: CfdModel;
+  cfd?: CfdFrame;
   tasks?: TasksModel;
 }
 
@@ -264,11 +253,11 @@ export interface TaskflowModel {
 export function toTaskflowModel(frames: DataFrame[], agingThresholdDays: number): TaskflowModel {
   const taskFrames = frames.filter(isTasksFrame);
   const tasksFrame = taskFrames.find((f) => fieldByName(f, 'state_category')) ?? taskFrames[0];
-  const ages = new Map<string, number>();
-  taskFrames.filter((f) => f !== tasksFrame).forEach((f) => agesByTask(f).forEach((a, id) => ages.set(id, a)));
+  const agingFrame = taskFrames.find((f) => f !== tasksFrame && ageField(f));
+  const ages = agingFrame && { byTask: agesByTask(agingFrame), field: ageField(agingFrame)! };
   const cfdFrame = frames.find(isCfdFrame);
   return {
-    cfd: cfdFrame ? toCfdModel(cfdFrame) : undefined,
+    cfd: cfdFrame ? toCfdFrame(cfdFrame) : undefined,
     tasks: tasksFrame ? toTasksModel(tasksFrame, agingThresholdDays, ages) : undefined,
   };
 }

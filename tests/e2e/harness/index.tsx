@@ -8,10 +8,13 @@ import {
   dataFrameFromJSON,
   DataFrameJSON,
   EventBusSrv,
+  dateTime,
+  FieldType,
   getDefaultTimeRange,
   LoadingState,
   PanelProps,
   ThemeContext,
+  TimeRange,
 } from '@grafana/data';
 
 import type { DataSource } from '../../../src/datasource/DataSource';
@@ -19,10 +22,12 @@ import { ForecastPanel } from '../../../src/panels/forecast/ForecastPanel';
 import { makeCompletionFrame, makePercentileTableFrame, makeTrendFrame } from '../../../src/panels/forecast/fixtures';
 import { defaultForecastOptions, ForecastOptions } from '../../../src/panels/forecast/types';
 import { makeCfdFrame, makeTasksFrame } from '../../../src/panels/taskflow/fixtures';
+import { plugin as taskflowPlugin } from '../../../src/panels/taskflow/module';
 import { TaskflowPanel } from '../../../src/panels/taskflow/TaskflowPanel';
 import { defaultTaskflowOptions, TaskflowOptions } from '../../../src/panels/taskflow/types';
 import { defaultQueries, KpiflowQuery } from '../../../src/types/query';
 import { QueryEditor } from '../../../src/views/QueryEditor';
+import { grafanaPanelProps, wipLimitOverride } from '../../../src/test/panelProps';
 
 declare global {
   interface Window {
@@ -114,6 +119,46 @@ function extractFrames(body: unknown): DataFrameJSON[] {
   return [];
 }
 
+/** The time range the frames cover, as a dashboard showing them would have. */
+function rangeOf(frames: DataFrame[]): TimeRange {
+  let from = Infinity;
+  let to = -Infinity;
+  for (const f of frames) {
+    for (const field of f.fields.filter((x) => x.type === FieldType.time)) {
+      for (const v of field.values) {
+        from = Math.min(from, Number(v));
+        to = Math.max(to, Number(v));
+      }
+    }
+  }
+  if (!Number.isFinite(from)) {
+    return getDefaultTimeRange();
+  }
+  return { from: dateTime(from), to: dateTime(to), raw: { from: dateTime(from), to: dateTime(to) } };
+}
+
+/**
+ * The task flow panel as Grafana shows it: field config applied with the plugin's registry.
+ * The overrides are what a user might set: counts with no decimals, and a WIP limit of 30 as a
+ * threshold on `wip`.
+ */
+function taskflowProps(id: number, series: DataFrame[], height: number): PanelProps<TaskflowOptions> {
+  return grafanaPanelProps({
+    plugin: taskflowPlugin,
+    id,
+    series,
+    options: defaultTaskflowOptions,
+    // The range of the flow; task rows carry older times of their own.
+    timeRange: rangeOf(series.filter((f) => !f.fields.some((x) => x.name === 'task_id'))),
+    width: 900,
+    height,
+    fieldConfig: {
+      defaults: { decimals: 0 },
+      overrides: [wipLimitOverride(30, 'blue')],
+    },
+  });
+}
+
 function Section({ id, title, children }: { id: string; title: string; children: React.ReactNode }) {
   return (
     <section id={id} style={{ marginBottom: 24 }}>
@@ -140,7 +185,6 @@ function Harness() {
       .then(setBackend);
   }, []);
   const taskflowSeries = React.useMemo(() => [makeCfdFrame(60), makeTasksFrame(TASKS)], []);
-  const taskOpts: TaskflowOptions = defaultTaskflowOptions;
   const fcOpts: ForecastOptions = defaultForecastOptions;
   return (
     <ThemeContext.Provider value={theme}>
@@ -155,7 +199,7 @@ function Harness() {
         }}
       >
         <Section id="taskflow" title={`Task flow (generated, ${TASKS} tasks)`}>
-          <TaskflowPanel {...panelProps(1, taskflowSeries, taskOpts, 900, 640)} />
+          <TaskflowPanel {...taskflowProps(1, taskflowSeries, 640)} />
         </Section>
         <Section id="forecast-completion" title="Forecast: burn-up">
           <ForecastPanel {...panelProps(2, [makeCompletionFrame(), makePercentileTableFrame()], fcOpts, 900, 320)} />
@@ -168,7 +212,7 @@ function Harness() {
         </Section>
         {backend && (
           <Section id="taskflow-backend" title="Task flow (tests/fixtures/taskflow.json)">
-            <TaskflowPanel {...panelProps(4, backend, taskOpts, 900, 500)} />
+            <TaskflowPanel {...taskflowProps(4, backend, 500)} />
           </Section>
         )}
         <div id="harness-ready" data-backend={backend ? 'yes' : 'no'} hidden={backend === undefined} />
