@@ -240,6 +240,35 @@ func TestBucketFollowsMaxDataPoints(t *testing.T) {
 	require.Equal(t, int64(10), b.Plan.Bucket, "an explicit interval wins")
 }
 
+func TestExplicitIntervalWidenedOnlyPastMaxBuckets(t *testing.T) {
+	q, err := Parse("kpi", []byte(`{"metrics":["m"],"aggregation":"avg","interval":"1m"}`))
+	require.NoError(t, err)
+	env := testEnv()
+	for _, tc := range []struct {
+		days   int
+		bucket int64
+		notice string
+	}{
+		{days: 30, bucket: 60},
+		{days: 69, bucket: 60},
+		// 90 days hold 129,600 one-minute buckets: widened to 2m, and said so.
+		{days: 90, bucket: 120, notice: "The interval 1m was widened to 2m: the time range would hold 129600 buckets at 1m, more than the 100000 a series may have."},
+	} {
+		env.From = env.To.Add(-time.Duration(tc.days) * 24 * time.Hour)
+		b, err := pipeline().Prepare(context.Background(), q, env)
+		require.NoError(t, err)
+		require.Equal(t, tc.bucket, b.Plan.Bucket, "%d days", tc.days)
+		found := false
+		for _, n := range b.Notices {
+			found = found || strings.HasPrefix(n, "The interval")
+			if tc.notice != "" && strings.HasPrefix(n, "The interval") {
+				require.Contains(t, n, tc.notice)
+			}
+		}
+		require.Equal(t, tc.notice != "", found, "%d days: %v", tc.days, b.Notices)
+	}
+}
+
 func TestAdhocFiltersInGrafanasMultiValueForm(t *testing.T) {
 	q, err := Parse("kpi", []byte(`{"metrics":["m"],"aggregation":"avg",
 		"adhocFilters":[{"key":"team","operator":"=|","values":["a","b"]},{"key":"service","operator":"!=|","values":["x"]}]}`))

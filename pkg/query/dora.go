@@ -139,7 +139,10 @@ func (q *DORAQuery) Build(env Env) (*Built, error) {
 	}
 	if format == FormatTimeSeries {
 		day := int64(86400)
-		b := bucketSeconds(0, env, day)
+		b, widened := bucketSeconds(0, env, day)
+		if widened != "" {
+			notices = append(notices, widened)
+		}
 		b = (b + day - 1) / day * day
 		p.Bucket = b
 		from, to = alignRange(env, b)

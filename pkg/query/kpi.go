@@ -239,7 +239,7 @@ func (q *KPIQuery) Build(env Env) (*Built, error) {
 	if q.Interval != "" {
 		explicit, _ = ParseInterval(q.Interval)
 	}
-	bucket := bucketSeconds(explicit, env, 1)
+	bucket, widened := bucketSeconds(explicit, env, 1)
 	from, to := alignRange(env, bucket)
 	agg := kpiAggregations()[q.Aggregation]
 	// Not "value": an alias equal to the aggregated column makes older
@@ -287,6 +287,9 @@ func (q *KPIQuery) Build(env Env) (*Built, error) {
 		p.Limit = env.MaxRows + 1
 	}
 	b := &Built{Plan: p}
+	if widened != "" {
+		b.Notices = append(b.Notices, widened)
+	}
 	format := q.Format
 	b.shape = func(res *data.Frame) (data.Frames, error) {
 		if format == FormatTable {

@@ -230,14 +230,19 @@ func ParseInterval(s string) (time.Duration, error) {
 	return total, nil
 }
 
+// MaxBuckets bounds the buckets one series of a time series query has: a
+// wider range makes the bucket wider (to a round width), with a notice.
+const MaxBuckets = 100_000
+
 // bucketSeconds is the bucket width for a request: the explicit interval,
-// else Grafana's interval, never below min seconds, in whole seconds.
-func bucketSeconds(explicit time.Duration, env Env, minimum int64) int64 {
+// else Grafana's interval, never below min seconds, in whole seconds. When
+// MaxBuckets makes it wider than asked, notice says so.
+func bucketSeconds(explicit time.Duration, env Env, minimum int64) (s int64, notice string) {
 	d := explicit
 	if d <= 0 {
 		d = env.Interval
 	}
-	s := int64(d / time.Second)
+	s = int64(d / time.Second)
 	if s < minimum {
 		s = minimum
 	}
@@ -248,11 +253,15 @@ func bucketSeconds(explicit time.Duration, env Env, minimum int64) int64 {
 	if explicit <= 0 && env.MaxDataPoints > 0 && span > 0 && span/s > env.MaxDataPoints {
 		s = niceSeconds((span + env.MaxDataPoints - 1) / env.MaxDataPoints)
 	}
-	// Keep the number of buckets bounded whatever Grafana suggests.
-	if span > 0 && span/s > 100_000 {
-		s = niceSeconds(span / 100_000)
+	// Keep the number of buckets bounded whatever the query or Grafana asks.
+	if span > 0 && span/s > MaxBuckets {
+		asked := s
+		s = niceSeconds(span / MaxBuckets)
+		notice = fmt.Sprintf("The interval %s was widened to %s: the time range would hold %d buckets at %s, "+
+			"more than the %d a series may have. Narrow the time range to see %s buckets.",
+			humanSeconds(asked), humanSeconds(s), span/asked, humanSeconds(asked), MaxBuckets, humanSeconds(asked))
 	}
-	return s
+	return s, notice
 }
 
 // niceSeconds rounds s up to a round bucket width (1s, 2s, 5s, ..., 1m, ...,
