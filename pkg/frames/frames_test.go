@@ -136,6 +136,23 @@ type otherRows struct{ driver.Rows }
 
 func (otherRows) ColumnTypes() []driver.ColumnType { return nil }
 
+// wrappedRows embeds the driver's rows, as store.Rows does.
+type wrappedRows struct {
+	driver.Rows
+	next int
+}
+
+func (w *wrappedRows) Next() bool { w.next++; return w.Rows.Next() }
+
+func TestReadAllThroughAWrapper(t *testing.T) {
+	w := &wrappedRows{Rows: newFakeRows(t, 10, 4, nil)}
+	frame, _, err := frames.ReadAll(context.Background(), w, 0)
+	require.NoError(t, err)
+	require.Equal(t, 10, frame.Rows())
+	require.Equal(t, uint64(9), frame.Fields[0].At(9))
+	require.Equal(t, 11, w.next, "the wrapper's Next steps the rows")
+}
+
 func TestReadAllNeedsBlocks(t *testing.T) {
 	_, _, err := frames.ReadAll(context.Background(), otherRows{}, 0)
 	require.ErrorContains(t, err, "do not expose their native blocks")
