@@ -29,19 +29,18 @@ func newQueryMux(inst *Instance) *datasource.QueryTypeMux {
 	mux := datasource.NewQueryTypeMux()
 	mux.HandleFunc(QueryTypeSQL, inst.perQuery(inst.querySQL))
 	registerBuilderQueries(mux, inst)
+	mux.HandleFunc(QueryTypeForecast, inst.perQuery(inst.queryForecast))
 	mux.HandleFunc("", inst.perQuery(unknownQueryType))
 	return mux
 }
 
 // unknownQueryType answers a query whose queryType no handler took.
 func unknownQueryType(_ context.Context, _ backend.PluginContext, q backend.DataQuery) backend.DataResponse {
-	expected := `expected one of "` + strings.Join([]string{QueryTypeKPI, QueryTypeDORA, QueryTypeTaskflow, QueryTypeSQL}, `", "`) + `"`
+	expected := `expected one of "` + strings.Join([]string{QueryTypeKPI, QueryTypeDORA, QueryTypeTaskflow, QueryTypeForecast, QueryTypeSQL}, `", "`) + `"`
 	var msg string
 	switch q.QueryType {
 	case "":
 		msg = "queryType: required; " + expected
-	case "forecast":
-		msg = `queryType: "forecast" is not available in this version of kpiflow; ` + expected
 	default:
 		msg = fmt.Sprintf("queryType: unknown query type %q; %s", q.QueryType, expected)
 	}

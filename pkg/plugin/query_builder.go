@@ -63,67 +63,100 @@ func (inst *Instance) queryBuilder(ctx context.Context, pc backend.PluginContext
 			return inst.clickhouseError(ctx, err)
 		}
 	}
-	// The server's catalog, read at most store.CatalogMaxAge ago; a table
-	// missing from it is looked for once more in a fresh read, so a schema
-	// migrated meanwhile is seen at once.
 	var prepared *query.Prepared
+	if r := inst.withServerCatalog(ctx, st, &env, queryType+" query", func() (err error) {
+		prepared, err = inst.pipeline.Prepare(ctx, parsed, env)
+		return err
+	}); r != nil {
+		return *r
+	}
+	res, executed, readNotices, errResp := inst.readPlan(ctx, st, pc, queryType+" query", prepared.SQL, prepared.Args)
+	if errResp != nil {
+		return *errResp
+	}
+	out, err := prepared.Shape(res)
+	if err != nil {
+		return backend.ErrorResponseWithErrorSource(backend.PluginError(fmt.Errorf("shape the %s result: %w", queryType, err)))
+	}
+	stampFrames(out, q.RefID, executed, prepared.Notices, readNotices)
+	return backend.DataResponse{Frames: out}
+}
+
+// withServerCatalog sets env.Catalog to the server's tables, read at most
+// store.CatalogMaxAge ago, and calls prepare; a table missing from that
+// catalog is looked for once more in a fresh read, so a schema migrated
+// meanwhile is seen at once. It answers the error response for what
+// (such as "kpi query") when preparing fails.
+func (inst *Instance) withServerCatalog(ctx context.Context, st *store.Store, env *query.Env, what string, prepare func() error) *backend.DataResponse {
 	for _, maxAge := range []time.Duration{store.CatalogMaxAge, 0} {
 		stats, err := st.TableStats(ctx, maxAge)
 		if err != nil {
-			return inst.clickhouseError(ctx, fmt.Errorf("read the tables of the database: %w", err))
+			r := inst.clickhouseError(ctx, fmt.Errorf("read the tables of the database: %w", err))
+			return &r
 		}
 		env.Catalog = query.ServerCatalog(stats)
-		prepared, err = inst.pipeline.Prepare(ctx, parsed, env)
+		err = prepare()
 		var fe *query.FieldError
 		var missing *query.MissingTableError
 		switch {
 		case errors.As(err, &missing) && maxAge > 0:
 			continue
 		case errors.As(err, &fe), errors.As(err, &missing):
-			return badRequest(err)
+			r := badRequest(err)
+			return &r
 		case err != nil:
 			// Our own plans must validate: a failure here is a kpiflow bug.
-			return backend.ErrorResponseWithErrorSource(backend.PluginError(fmt.Errorf("plan the %s query: %w", queryType, err)))
+			r := backend.ErrorResponseWithErrorSource(backend.PluginError(fmt.Errorf("plan the %s: %w", what, err)))
+			return &r
 		}
-		break
+		return nil
 	}
-	sql, args := prepared.SQL, prepared.Args
+	return nil
+}
+
+// readPlan runs one read-only, attributed query and returns its result as
+// one long frame, the executed text (with its arguments) and the reader's
+// notices (a result cut at Max rows), or the error answer. what names the
+// query in errors ("kpi query").
+func (inst *Instance) readPlan(ctx context.Context, st *store.Store, pc backend.PluginContext, what, sql string, args []any) (*data.Frame, string, []data.Notice, *backend.DataResponse) {
+	fail := func(r backend.DataResponse) (*data.Frame, string, []data.Notice, *backend.DataResponse) {
+		return nil, "", nil, &r
+	}
 	rq, err := inst.startQuery(ctx, st, pc, true, sql, args...)
 	if err != nil {
-		return inst.clickhouseError(ctx, fmt.Errorf("run the %s query: %w", queryType, err))
+		return fail(inst.clickhouseError(ctx, fmt.Errorf("run the %s: %w", what, err)))
 	}
-	res, readNotices, err := frames.ReadAll(ctx, rq.Rows, inst.settings.MaxRows)
+	res, notices, err := frames.ReadAll(ctx, rq.Rows, inst.settings.MaxRows)
 	// Rows are left unread when the cap cut the result or reading failed;
 	// Close kills the query then, instead of reading the rest.
-	rq.Close(err == nil && len(readNotices) == 0)
+	rq.Close(err == nil && len(notices) == 0)
 	if err != nil {
 		var unsupported *frames.UnsupportedColumnTypeError
 		if errors.As(err, &unsupported) {
-			return backend.ErrorResponseWithErrorSource(backend.PluginError(fmt.Errorf("read the %s result: %w", queryType, err)))
+			return fail(backend.ErrorResponseWithErrorSource(backend.PluginError(fmt.Errorf("read the %s result: %w", what, err))))
 		}
-		return inst.clickhouseError(ctx, fmt.Errorf("read the %s result: %w", queryType, err))
+		return fail(inst.clickhouseError(ctx, fmt.Errorf("read the %s result: %w", what, err)))
 	}
-	out, err := prepared.Shape(res)
-	if err != nil {
-		return backend.ErrorResponseWithErrorSource(backend.PluginError(fmt.Errorf("shape the %s result: %w", queryType, err)))
-	}
-	executed := executedQuery(rq.SQL, args)
+	return res, executedQuery(rq.SQL, args), notices, nil
+}
+
+// stampFrames gives every frame of an answer its refId and the executed SQL;
+// notices go on the first frame only, so a panel with many series does not
+// repeat them once per series.
+func stampFrames(out data.Frames, refID, executed string, notices []string, extra []data.Notice) {
 	for i, f := range out {
-		f.RefID = q.RefID
+		f.RefID = refID
 		if f.Meta == nil {
 			f.Meta = &data.FrameMeta{}
 		}
 		f.Meta.ExecutedQueryString = executed
-		// Notices go on the first frame only, so a panel with many series
-		// does not repeat them once per series.
 		if i == 0 {
-			for _, n := range prepared.Notices {
+			for _, n := range notices {
 				f.Meta.Notices = append(f.Meta.Notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: n})
 			}
-			f.Meta.Notices = append(f.Meta.Notices, readNotices...)
+			f.Meta.Notices = append(f.Meta.Notices, extra...)
 		}
 	}
-	return backend.DataResponse{Frames: out}
 }
 
 // executedQuery is the SQL with its bound arguments listed after it, for the

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -911,20 +910,7 @@ func interpolated(sorted []float64, p float64) float64 {
 // the backend's own query path produced, in Grafana's data frame JSON.
 func writeTaskflowFixture(t *testing.T, frames ...*data.Frame) {
 	t.Helper()
-	raw := make([]json.RawMessage, len(frames))
-	for i, f := range frames {
-		b, err := f.MarshalJSON()
-		require.NoError(t, err)
-		raw[i] = b
-	}
-	// {frames: [...]} in Grafana's data frame JSON, one of the shapes the
-	// browser harness (tests/e2e/harness) loads.
-	out, err := json.MarshalIndent(map[string][]json.RawMessage{"frames": raw}, "", "  ")
-	require.NoError(t, err)
-	path := filepath.Join("..", "..", "tests", "fixtures", "taskflow.json")
-	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-	require.NoError(t, os.WriteFile(path, append(out, '\n'), 0o644))
-	t.Logf("wrote %s", path)
+	writeFixture(t, "taskflow.json", frames...)
 }
 
 func sortedSet(xs map[string]bool) []string {

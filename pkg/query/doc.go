@@ -1,7 +1,13 @@
 // Package query turns kpiflow's builder queries (queryType kpi, dora and
 // taskflow) into SQL through an explicit pipeline, and result frames into the
 // frames Grafana shows. It also holds the raw `sql` queryType's parsing and
-// macros (macros.go).
+// macros (macros.go), and the forecast queryType (forecast*.go), whose reads
+// go through the same pipeline and whose results pkg/forecast turns into
+// predictions:
+//
+//	fq, err := query.ParseForecast(rawJSON)
+//	pf, err := pl.PrepareForecast(ctx, fq, env)              // one prepared read per plan
+//	frames, notices, err := pf.Frames(results)               // one result frame per read
 //
 //	q, err := query.Parse("kpi", rawJSON)                    // 1. parse: strict, errors name the field
 //	env := query.Env{From: f, To: t, Interval: i, MaxRows: n,

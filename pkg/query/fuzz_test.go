@@ -43,3 +43,37 @@ func FuzzParseQuery(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseForecast: parsing a forecast query never panics, and every
+// accepted query plans reads that Validate accepts and the SQL builder
+// writes.
+func FuzzParseForecast(f *testing.F) {
+	for _, s := range []string{
+		`{"mode":"completion","teams":["a"],"historyDays":90,"trials":10000,"percentiles":[50,70,85,95]}`,
+		`{"mode":"completion","groupBy":["project"],"format":"numeric","dueDate":"2027-01-31","scopeGrowth":true,"horizon":365}`,
+		`{"mode":"how_many","targetDate":"2026-12-31","alertPercentile":90}`,
+		`{"mode":"task_eta","projects":["P"],"percentiles":[50,85]}`,
+		`{"mode":"kpi_trend","metrics":["m"],"aggregation":"p95","groupBy":["service"],"interval":"1h","horizon":24,"model":"auto"}`,
+		`{"mode":"kpi_trend","metrics":["m"],"aggregation":"avg","filters":[{"key":"team","operator":"=","value":"a"}],"format":"numeric"}`,
+		`{"mode":"completion","backlog":1e3}`,
+		`null`,
+	} {
+		f.Add([]byte(s))
+	}
+	c := Catalog()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		q, err := ParseForecast(body)
+		if err != nil {
+			return
+		}
+		b, err := q.Build(testEnv())
+		if err != nil {
+			return
+		}
+		for _, p := range b.Plans {
+			if _, _, err := SQL(p, c); err != nil {
+				t.Fatalf("accepted forecast query %s planned an invalid read: %v", body, err)
+			}
+		}
+	})
+}

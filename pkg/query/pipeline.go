@@ -113,16 +113,26 @@ func (pl Pipeline) Prepare(ctx context.Context, q Query, env Env) (*Prepared, er
 	if err != nil {
 		return nil, err
 	}
-	c := env.Catalog
-	for _, t := range built.Plan.Tables() {
+	prep, err := pl.preparePlan(ctx, q.Base().QueryType, built.Plan, built.Notices, env.Catalog)
+	if err != nil {
+		return nil, err
+	}
+	prep.shape = built.shape
+	return prep, nil
+}
+
+// preparePlan checks a builder's plan against the catalog, runs the rewrite
+// chain on it and writes its SQL; notices start with the builder's.
+func (pl Pipeline) preparePlan(ctx context.Context, queryType string, p plan.Plan, builderNotices []string, c plan.Catalog) (*Prepared, error) {
+	for _, t := range p.Tables() {
 		if _, ok := c.Table(t); !ok {
 			return nil, &MissingTableError{Table: t}
 		}
 	}
-	if err := built.Plan.Validate(c); err != nil {
-		return nil, fmt.Errorf("the %s builder planned what its catalog refuses: %w", q.Base().QueryType, err)
+	if err := p.Validate(c); err != nil {
+		return nil, fmt.Errorf("the %s builder planned what its catalog refuses: %w", queryType, err)
 	}
-	cur, notices := built.Plan, append([]string(nil), built.Notices...)
+	cur, notices := p, append([]string(nil), builderNotices...)
 	for i, r := range pl.Rewriters {
 		next, notes, err := rewrite(ctx, r, cur, c)
 		if err != nil {
@@ -136,7 +146,47 @@ func (pl Pipeline) Prepare(ctx context.Context, q Query, env Env) (*Prepared, er
 	if err != nil {
 		return nil, fmt.Errorf("write the SQL of a validated plan: %w", err)
 	}
-	return &Prepared{Plan: cur, SQL: sql, Args: args, Notices: notices, shape: built.shape}, nil
+	return &Prepared{Plan: cur, SQL: sql, Args: args, Notices: notices}, nil
+}
+
+// PreparedForecast is a forecast ready to run: its reads, each prepared like
+// any query's, and how their results become frames.
+type PreparedForecast struct {
+	Reads []*Prepared
+	built *ForecastBuilt
+}
+
+// Frames computes the forecast from the reads' results (one long frame per
+// read, in order) and returns its frames and notices: the reads' own
+// (table choices) first, then the forecast's (method, parameters, backtest).
+func (pf *PreparedForecast) Frames(results []*data.Frame) (data.Frames, []string, error) {
+	out, notices, err := pf.built.Frames(results)
+	if err != nil {
+		return nil, nil, err
+	}
+	var all []string
+	for _, r := range pf.Reads {
+		all = append(all, r.Notices...)
+	}
+	return out, append(all, notices...), nil
+}
+
+// PrepareForecast plans a forecast's reads with env and prepares each one
+// through the pipeline (the rollup choice moves a kpi_trend read too).
+func (pl Pipeline) PrepareForecast(ctx context.Context, q *ForecastQuery, env Env) (*PreparedForecast, error) {
+	built, err := q.Build(env)
+	if err != nil {
+		return nil, err
+	}
+	pf := &PreparedForecast{built: built}
+	for _, p := range built.Plans {
+		prep, err := pl.preparePlan(ctx, TypeForecast, p, nil, env.Catalog)
+		if err != nil {
+			return nil, err
+		}
+		pf.Reads = append(pf.Reads, prep)
+	}
+	return pf, nil
 }
 
 // rewrite runs one step and checks what it returns.
