@@ -84,9 +84,12 @@ export class DataSource extends DataSourceWithBackend<KpiflowQuery, KpiflowJsonD
           ...q,
           teams: list(q.teams),
           projects: list(q.projects),
-          metric: q.metric ? text(q.metric) : q.metric,
-          horizon: q.horizon ? text(q.horizon) : q.horizon,
+          groupBy: list(q.groupBy),
+          metrics: list(q.metrics),
+          filters: q.filters?.map((f) => interpolateFilter(f, text, list)),
+          interval: q.interval ? text(q.interval) : q.interval,
           targetDate: q.targetDate ? text(q.targetDate) : q.targetDate,
+          dueDate: q.dueDate ? text(q.dueDate) : q.dueDate,
         };
       case 'sql': {
         const { adhocFilters, ...rest } = q;

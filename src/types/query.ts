@@ -110,25 +110,127 @@ export interface TaskflowQuery extends QueryBase {
   percentiles?: number[];
 }
 
-export type ForecastMode = 'completion' | 'how_many' | 'kpi_trend';
-export const FORECAST_MODES: readonly ForecastMode[] = ['completion', 'how_many', 'kpi_trend'];
+export type ForecastMode = 'completion' | 'how_many' | 'task_eta' | 'kpi_trend';
+export const FORECAST_MODES: readonly ForecastMode[] = ['completion', 'how_many', 'task_eta', 'kpi_trend'];
 
+export type ForecastModel = 'auto' | 'ses' | 'holt' | 'damped_holt' | 'holt_winters';
+export const FORECAST_MODELS: readonly ForecastModel[] = ['auto', 'ses', 'holt', 'damped_holt', 'holt_winters'];
+
+/** timeseries (default): frames to draw; table; numeric: one number per series, for alert rules. */
+export type ForecastFormat = 'timeseries' | 'table' | 'numeric';
+
+/**
+ * queryType forecast, as the backend reads it (pkg/query/forecast.go). Which fields apply depends on
+ * the mode (FORECAST_FIELDS); the backend rejects a field its mode does not read, naming it.
+ */
 export interface ForecastQuery extends QueryBase {
   queryType: 'forecast';
   mode: ForecastMode;
+  /** Scope of completion, how_many and task_eta. */
   teams?: string[];
   projects?: string[];
-  /** KPI metric, for kpi_trend. */
-  metric?: string;
+  /** completion, how_many: `team` or `project` (one forecast each); kpi_trend: the kpi groupings. */
+  groupBy?: string[];
   historyDays?: number;
   trials?: number;
   percentiles?: number[];
-  /** How far ahead, e.g. `30d`. */
-  horizon?: string;
-  /** For how_many: RFC 3339 date. */
-  targetDate?: string;
-  /** Items left, for completion; empty means the open items in scope. */
+  /** completion: items left; absent counts the open items in scope. */
   backlog?: number;
+  /** completion: sample new items per day from the history too. */
+  scopeGrowth?: boolean;
+  /** how_many: the date (YYYY-MM-DD) to count done items by. */
+  targetDate?: string;
+  /** completion, numeric format: answer days past this date instead of days to the date. */
+  dueDate?: string;
+  /** completion, how_many, numeric format: the percentile of the number (default 85). */
+  alertPercentile?: number;
+  /** completion: days a trial may run (default 3650); kpi_trend: buckets ahead (default 24). */
+  horizon?: number;
+  /** kpi_trend: the smoothing model, auto chooses by AICc. */
+  model?: ForecastModel;
+  format?: ForecastFormat;
+  /** kpi_trend: the kpi query's fields (one metric). */
+  metrics?: string[];
+  aggregation?: Aggregation;
+  filters?: Filter[];
+  interval?: string;
+}
+
+type ForecastField = Exclude<keyof ForecastQuery, keyof QueryBase | 'queryType' | 'mode'>;
+
+/** The fields each forecast mode reads; switching modes drops the others. */
+export const FORECAST_FIELDS: Record<ForecastMode, readonly ForecastField[]> = {
+  completion: [
+    'teams',
+    'projects',
+    'groupBy',
+    'historyDays',
+    'trials',
+    'percentiles',
+    'backlog',
+    'scopeGrowth',
+    'dueDate',
+    'alertPercentile',
+    'horizon',
+    'format',
+  ],
+  how_many: [
+    'teams',
+    'projects',
+    'groupBy',
+    'historyDays',
+    'trials',
+    'percentiles',
+    'targetDate',
+    'alertPercentile',
+    'format',
+  ],
+  task_eta: ['teams', 'projects', 'historyDays', 'percentiles', 'format'],
+  kpi_trend: ['metrics', 'aggregation', 'groupBy', 'filters', 'interval', 'horizon', 'model', 'format'],
+};
+
+/** The query in another mode: the fields that mode reads are kept, the others dropped, required ones filled. */
+export function forecastForMode(q: ForecastQuery, mode: ForecastMode): ForecastQuery {
+  const { refId, hide, datasource, key } = q;
+  const out: ForecastQuery = { refId, queryType: 'forecast', mode };
+  if (hide !== undefined) {
+    out.hide = hide;
+  }
+  if (datasource !== undefined) {
+    out.datasource = datasource;
+  }
+  if (key !== undefined) {
+    out.key = key;
+  }
+  const keep = FORECAST_FIELDS[mode];
+  const src = q as unknown as Record<string, unknown>;
+  const dst = out as unknown as Record<string, unknown>;
+  for (const f of keep) {
+    if (src[f] !== undefined) {
+      dst[f] = src[f];
+    }
+  }
+  // A grouping of one family means nothing to the other.
+  if (out.groupBy && (mode === 'kpi_trend') !== (q.mode === 'kpi_trend')) {
+    delete out.groupBy;
+  }
+  if (q.mode === 'kpi_trend' || mode === 'kpi_trend') {
+    delete out.horizon; // days for completion, buckets for kpi_trend
+  }
+  if (out.format === 'numeric' && mode === 'task_eta') {
+    delete out.format;
+  }
+  if (out.format === 'table' && mode === 'kpi_trend') {
+    delete out.format;
+  }
+  if (mode === 'kpi_trend') {
+    out.metrics = out.metrics ?? [];
+    out.aggregation = out.aggregation ?? 'avg';
+  }
+  if (mode === 'how_many' && !out.targetDate) {
+    out.targetDate = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+  }
+  return out;
 }
 
 export interface SqlQuery extends QueryBase {

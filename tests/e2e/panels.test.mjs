@@ -13,6 +13,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const artifacts = path.join(root, 'test-artifacts');
 const backendFixture = path.join(root, 'tests', 'fixtures', 'taskflow.json');
+const forecastFixture = (name) => path.join(root, 'tests', 'fixtures', `forecast-${name}.json`);
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
@@ -30,6 +31,8 @@ function serve() {
     '/build/harness.css': path.join(here, 'harness', 'build', 'harness.css'),
     '/build/editor.worker.js': path.join(here, 'harness', 'build', 'editor.worker.js'),
     '/fixtures/taskflow.json': backendFixture,
+    '/fixtures/forecast-completion.json': forecastFixture('completion'),
+    '/fixtures/forecast-trend.json': forecastFixture('trend'),
   };
   return new Promise((resolve) => {
     const s = http.createServer((req, res) => {
@@ -192,28 +195,45 @@ test('taskflow: aging tasks are highlighted and hostile titles stay literal text
   assert.ok(ages.length > 0 && ages.every((a) => /^\d+ (year|week|day|hour|min)/.test(a)), JSON.stringify(ages));
 });
 
-test('forecast: burn-up band, actual line and percentile dates', async () => {
+/** The frames of a backend fixture, as JSON (values arrays per field). */
+function fixtureFrames(name) {
+  return JSON.parse(fs.readFileSync(forecastFixture(name), 'utf8')).frames;
+}
+
+test('forecast: burn-up of the backend frames, with the percentile dates the backend computed', async () => {
   const sec = page.locator('#forecast-completion');
-  assert.equal(await sec.locator('[data-testid="kpiflow-forecast-band"]').count(), 1);
-  const actual = await sec.locator('[data-testid="kpiflow-forecast-actual"]').getAttribute('d');
-  assert.match(actual, /^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+){10,}$/);
+  assert.equal(await sec.count(), 1, 'tests/fixtures/forecast-completion.json not rendered');
+  const chart = sec.locator('[data-testid="kpiflow-forecast-chart"]');
+  assert.equal(await chart.getAttribute('data-series'), 'done,scope,p50,p70,p85,p95');
+  assert.equal(await chart.getAttribute('data-bands'), '1');
+  const frames = fixtureFrames('completion');
+  assert.equal(Number(await chart.getAttribute('data-points')), frames[0].data.values[0].length);
+  // Drawn by uPlot on a canvas of the panel's size.
+  const box = await chart.locator('canvas').first().boundingBox();
+  assert.ok(box && box.width > 300 && box.height > 100, `canvas too small: ${JSON.stringify(box)}`);
   const rows = await sec
     .locator('[data-testid="kpiflow-forecast-table-row"]')
     .evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
-  assert.deepEqual(rows, [
-    ['P50', '2025-06-29'],
-    ['P70', '2025-07-05'],
-    ['P85', '2025-07-12'],
-    ['P95', '2025-07-24'],
-  ]);
+  const dates = frames.find((f) => f.schema.name === 'dates').data.values;
+  assert.deepEqual(
+    rows,
+    dates[0].map((p, i) => [`P${p}`, new Date(dates[1][i]).toISOString().slice(0, 10)])
+  );
   await sec.screenshot({ path: path.join(artifacts, 'forecast-completion.png') });
 });
 
-test('forecast: KPI trend draws yhat with its band', async () => {
+test('forecast: KPI trend of the backend frames draws yhat with its 80 % and 95 % bands', async () => {
   const sec = page.locator('#forecast-trend');
-  assert.equal(await sec.locator('[data-testid="kpiflow-forecast-yhat"]').count(), 1);
-  assert.equal(await sec.locator('[data-testid="kpiflow-forecast-band"]').count(), 1);
+  assert.equal(await sec.count(), 1, 'tests/fixtures/forecast-trend.json not rendered');
+  const chart = sec.locator('[data-testid="kpiflow-forecast-chart"]');
+  assert.equal(
+    await chart.getAttribute('data-series'),
+    'requests_per_s,yhat,upper 95 %,lower 95 %,upper 80 %,lower 80 %'
+  );
+  assert.equal(await chart.getAttribute('data-bands'), '2');
   assert.equal(await sec.locator('[data-testid="kpiflow-forecast-table"]').count(), 0);
+  const caption = await sec.locator('[data-testid="kpiflow-forecast-caption"]').textContent();
+  assert.match(caption, /requests_per_s · (ses|holt|damped_holt|holt_winters), MASE \d+\.\d\d/);
   await sec.screenshot({ path: path.join(artifacts, 'forecast-trend.png') });
   await page.screenshot({ path: path.join(artifacts, 'harness-full.png'), fullPage: true });
 });
@@ -244,7 +264,8 @@ test('query editor: raw SQL in Monaco with highlighting and completion', async (
   const identClass = classOf('kpi_samples');
   assert.match(keywordClass, /mtk\d+/);
   assert.notEqual(keywordClass, identClass, 'SELECT and a table name look the same: no SQL highlighting');
-  // The Forecast type is not offered until the backend answers it (src/capabilities.json).
+  // The Forecast type is offered once the backend answers it (src/capabilities.json).
+  const caps = JSON.parse(fs.readFileSync(path.join(root, 'src', 'capabilities.json'), 'utf8'));
   const types = await sec
     .locator('input[type="radio"][name]')
     .evaluateAll((els) =>
@@ -252,7 +273,7 @@ test('query editor: raw SQL in Monaco with highlighting and completion', async (
         .filter((e) => e.closest('[data-testid="kpiflow-query-editor"] > div:first-child'))
         .map((e) => e.labels?.[0]?.textContent.trim())
     );
-  assert.deepEqual(types, ['KPI', 'DORA', 'Task flow', 'SQL']);
+  assert.deepEqual(types, ['KPI', 'DORA', 'Task flow', ...(caps.forecastQueries ? ['Forecast'] : []), 'SQL']);
 
   // Macros complete as you type $__.
   await editor.click();

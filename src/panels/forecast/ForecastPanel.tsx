@@ -9,7 +9,8 @@ import { ForecastChart } from './ForecastChart';
 import { PercentileTable } from './PercentileTable';
 import { ForecastOptions } from './types';
 
-const TABLE_WIDTH = 190;
+const TABLE_WIDTH = 230;
+const CAPTION_HEIGHT = 20;
 
 const getStyles = (theme: GrafanaTheme2) => ({
   root: css({
@@ -17,28 +18,58 @@ const getStyles = (theme: GrafanaTheme2) => ({
     gap: theme.spacing(1),
     overflow: 'hidden',
   }),
+  column: css({
+    display: 'flex',
+    flexDirection: 'column',
+  }),
+  caption: css({
+    height: CAPTION_HEIGHT,
+    color: theme.colors.text.secondary,
+    fontSize: theme.typography.bodySmall.fontSize,
+    whiteSpace: 'nowrap',
+    overflow: 'hidden',
+    textOverflow: 'ellipsis',
+  }),
   empty: css({
     color: theme.colors.text.secondary,
     padding: theme.spacing(2),
   }),
 });
 
-/** kpiflow forecast: burn-up with the Monte Carlo band and its dates, or a KPI trend band. */
+/** kpiflow forecast: burn-up with the Monte Carlo band and its dates, or a KPI trend with its bands. */
 export function ForecastPanel({ data, options, width, height, timeZone }: PanelProps<ForecastOptions>) {
   const styles = useStyles2(getStyles);
   const model = useForecastModel(data);
   if (model.kind === 'empty') {
     return (
       <div className={styles.empty} data-testid={selectors.panels.forecast.empty}>
-        No forecast data. Use a kpiflow query of type Forecast.
+        {model.reason}
       </div>
     );
   }
-  const showTable = options.showTable && model.dates.length > 0;
+  const showTable = model.kind === 'completion' && options.showTable && model.dates.length > 0;
   const chartWidth = showTable ? Math.max(100, width - TABLE_WIDTH - 8) : width;
+  const caption =
+    model.kind === 'completion'
+      ? [model.groupLabel, model.groups > 1 ? `first of ${model.groups} forecasts` : ''].filter(Boolean).join(' · ')
+      : [model.name, model.caption, model.groups > 1 ? `first of ${model.groups} series` : '']
+          .filter(Boolean)
+          .join(' · ');
   return (
     <div className={styles.root} style={{ width, height }} data-testid={selectors.panels.forecast.root}>
-      {model.times.length > 0 && <ForecastChart model={model} width={chartWidth} height={height} timeZone={timeZone} />}
+      <div className={styles.column}>
+        <div className={styles.caption} data-testid={selectors.panels.forecast.caption}>
+          {caption}
+        </div>
+        {model.times.length > 0 && (
+          <ForecastChart
+            model={model}
+            width={chartWidth}
+            height={Math.max(50, height - CAPTION_HEIGHT)}
+            timeZone={timeZone}
+          />
+        )}
+      </div>
       {showTable && <PercentileTable dates={model.dates} timeZone={timeZone} format={options.dateFormat} />}
     </div>
   );

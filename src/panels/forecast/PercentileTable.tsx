@@ -28,8 +28,8 @@ const getStyles = (theme: GrafanaTheme2) => ({
   }),
 });
 
-/** "There is a P% chance to be done by this date." */
-export function PercentileTable({ dates, timeZone, format }: Props) {
+/** "There is a P% chance to be done by this date." Dates are UTC days, as the backend counts them. */
+export function PercentileTable({ dates, format }: Props) {
   const styles = useStyles2(getStyles);
   return (
     <table className={styles.table} data-testid={selectors.panels.forecast.table}>
@@ -43,7 +43,7 @@ export function PercentileTable({ dates, timeZone, format }: Props) {
         {dates.map((d) => (
           <tr key={d.percentile} data-testid={selectors.panels.forecast.tableRow}>
             <td>P{d.percentile}</td>
-            <td>{dateTimeFormat(d.date, { format, timeZone })}</td>
+            <td>{d.date === null ? 'not within the horizon' : dateTimeFormat(d.date, { format, timeZone: 'utc' })}</td>
           </tr>
         ))}
       </tbody>

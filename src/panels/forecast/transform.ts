@@ -1,46 +1,70 @@
 import { DataFrame, Field, FieldType } from '@grafana/data';
 
-/** Pure transforms from forecast frames to render models (no React). */
+/**
+ * Pure transforms from the backend's forecast frames (pkg/query/forecast*.go) to render models (no
+ * React). Completion answers a `burnup` frame (time, done, scope, p50, p70, …) and a `dates` table
+ * (percentile, date, days, within_horizon); kpi_trend answers per series a frame (time, <metric>,
+ * yhat, yhat_lower/yhat_upper labelled level="80" and level="95") and a `models` table.
+ */
 
 export interface PercentileSeries {
   percentile: number;
   values: Array<number | null>;
 }
 
+export interface PercentileDate {
+  percentile: number;
+  /** Epoch ms of the day the work is done by; null when not within the horizon. */
+  date: number | null;
+}
+
+/** Unit and decimals of the values, from Grafana's field config (panel defaults or the backend's). */
+export interface ValueFormat {
+  unit?: string;
+  decimals?: number;
+}
+
 export interface CompletionModel {
   kind: 'completion';
   times: number[];
-  /** Actual cumulative done count; null where there is no actual (the future). */
+  /** Actual cumulative done count; null in the future. */
   done: Array<number | null>;
-  /** Cumulative projections, ascending percentile. */
+  /** Total scope (done so far plus remaining, growing with scope growth); null in the past. */
+  scope: Array<number | null>;
+  /** Items done with at least P % chance, ascending percentile. */
   projections: PercentileSeries[];
   dates: PercentileDate[];
-  maxValue: number;
+  format: ValueFormat;
+  /** The burn-up frames answered (one per team/project with a grouping); the first is drawn. */
+  groups: number;
+  /** Labels of the drawn group, e.g. team=checkout. */
+  groupLabel: string;
 }
 
-export interface PercentileDate {
-  percentile: number;
-  /** Epoch ms. */
-  date: number;
+export interface TrendBand {
+  level: number;
+  lower: Array<number | null>;
+  upper: Array<number | null>;
 }
 
 export interface TrendModel {
   kind: 'kpi_trend';
   times: number[];
+  name: string;
   value: Array<number | null>;
   yhat: Array<number | null>;
-  lower: Array<number | null>;
-  upper: Array<number | null>;
-  minValue: number;
-  maxValue: number;
-  dates: PercentileDate[];
+  /** Prediction intervals, widest first. */
+  bands: TrendBand[];
+  format: ValueFormat;
+  /** E.g. "holt_winters, MASE 0.71", from the models table. */
+  caption: string;
+  groups: number;
 }
 
-export type ForecastModel = CompletionModel | TrendModel | { kind: 'empty' };
+export type ForecastModel = CompletionModel | TrendModel | { kind: 'empty'; reason: string };
 
-const byName = (frame: DataFrame, name: string): Field | undefined =>
-  frame.fields.find((f) => f.name.toLowerCase() === name);
-const timeOf = (frame: DataFrame) => frame.fields.find((f) => f.type === FieldType.time) ?? byName(frame, 'time');
+const byName = (frame: DataFrame, name: string): Field | undefined => frame.fields.find((f) => f.name === name);
+const timeOf = (frame: DataFrame) => frame.fields.find((f) => f.type === FieldType.time);
 
 const num = (v: unknown): number | null => {
   if (v === null || v === undefined || v === '') {
@@ -49,115 +73,159 @@ const num = (v: unknown): number | null => {
   const n = typeof v === 'number' ? v : Number(v);
   return Number.isFinite(n) ? n : null;
 };
-const millis = (v: unknown): number => {
+const millis = (v: unknown): number | null => {
   if (typeof v === 'number') {
-    return v;
+    return Number.isFinite(v) ? v : null;
   }
   if (v instanceof Date) {
     return v.getTime();
   }
-  return typeof v === 'string' ? Date.parse(v) : NaN;
+  if (typeof v === 'string') {
+    const t = Date.parse(v);
+    return Number.isFinite(t) ? t : null;
+  }
+  return null;
 };
 
-const isTableFrame = (f: DataFrame) => Boolean(byName(f, 'percentile') && byName(f, 'date'));
-const isTrendFrame = (f: DataFrame) => Boolean(byName(f, 'yhat'));
-const PCT_FIELD = /^p(\d{1,2}(?:\.\d+)?)$/i;
-const isCompletionFrame = (f: DataFrame) =>
-  !isTableFrame(f) && Boolean(timeOf(f)) && f.fields.some((x) => PCT_FIELD.test(x.name));
+const PCT_FIELD = /^p(\d{1,2}(?:\.\d+)?)$/;
+const isDatesFrame = (f: DataFrame) => Boolean(byName(f, 'percentile') && byName(f, 'date'));
+const isTrendFrame = (f: DataFrame) => Boolean(timeOf(f) && byName(f, 'yhat'));
+const isBurnupFrame = (f: DataFrame) =>
+  !isDatesFrame(f) && Boolean(timeOf(f)) && f.fields.some((x) => PCT_FIELD.test(x.name));
 
-/** Sorted row order by time, dropping rows without a valid time. */
+/** Row order by time, dropping rows without a valid time. */
 function timeOrder(frame: DataFrame, time: Field): number[] {
   return Array.from({ length: frame.length }, (_, i) => i)
-    .filter((i) => Number.isFinite(millis(time.values[i])))
-    .sort((a, b) => millis(time.values[a]) - millis(time.values[b]));
+    .filter((i) => millis(time.values[i]) !== null)
+    .sort((a, b) => (millis(time.values[a]) ?? 0) - (millis(time.values[b]) ?? 0));
 }
 
-export function toPercentileDates(frame: DataFrame): PercentileDate[] {
+function formatOf(f: Field | undefined): ValueFormat {
+  return { unit: f?.config.unit, decimals: f?.config.decimals ?? undefined };
+}
+
+function labelText(f: Field | undefined): string {
+  const labels = f?.labels ?? {};
+  return Object.keys(labels)
+    .filter((k) => k !== 'level')
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(', ');
+}
+
+/** Percentile dates of the first group in the dates table (rows without a percentile are skipped). */
+export function toPercentileDates(frame: DataFrame, group?: string): PercentileDate[] {
   const p = byName(frame, 'percentile');
   const d = byName(frame, 'date');
+  const g = frame.fields.find((f) => f.name === 'team' || f.name === 'project');
   if (!p || !d) {
     return [];
   }
   const out: PercentileDate[] = [];
   for (let i = 0; i < frame.length; i++) {
+    if (g && group !== undefined && String(g.values[i]) !== group) {
+      continue;
+    }
     const percentile = num(p.values[i]);
-    const date = millis(d.values[i]);
-    if (percentile !== null && Number.isFinite(date)) {
-      out.push({ percentile, date });
+    if (percentile !== null) {
+      out.push({ percentile, date: millis(d.values[i]) });
     }
   }
   return out.sort((a, b) => a.percentile - b.percentile);
 }
 
-export function toCompletionModel(frame: DataFrame, dates: PercentileDate[]): CompletionModel {
+export function toCompletionModel(frames: DataFrame[], datesFrame?: DataFrame): CompletionModel {
+  const frame = frames[0];
   const time = timeOf(frame);
   const order = time ? timeOrder(frame, time) : [];
-  const times = time ? order.map((i) => millis(time.values[i])) : [];
+  const col = (f?: Field) => order.map((i) => num(f?.values[i]));
   const doneField = byName(frame, 'done');
-  const done = order.map((i) => num(doneField?.values[i]));
+  const groupValue = doneField?.labels ? Object.values(doneField.labels)[0] : undefined;
   const projections: PercentileSeries[] = frame.fields
     .map((f) => ({ f, m: PCT_FIELD.exec(f.name) }))
     .filter((x): x is { f: Field; m: RegExpExecArray } => x.m !== null)
-    .map(({ f, m }) => ({ percentile: Number(m[1]), values: order.map((i) => num(f.values[i])) }))
+    .map(({ f, m }) => ({ percentile: Number(m[1]), values: col(f) }))
     .sort((a, b) => a.percentile - b.percentile);
-  let maxValue = 0;
-  for (const s of [done, ...projections.map((p) => p.values)]) {
-    for (const v of s) {
-      if (v !== null && v > maxValue) {
-        maxValue = v;
-      }
-    }
-  }
-  return { kind: 'completion', times, done, projections, dates, maxValue };
+  return {
+    kind: 'completion',
+    times: order.map((i) => millis(time?.values[i]) ?? 0),
+    done: col(doneField),
+    scope: col(byName(frame, 'scope')),
+    projections,
+    dates: datesFrame ? toPercentileDates(datesFrame, groupValue) : [],
+    format: formatOf(doneField),
+    groups: frames.length,
+    groupLabel: labelText(doneField),
+  };
 }
 
-export function toTrendModel(frame: DataFrame, dates: PercentileDate[]): TrendModel {
+export function toTrendModel(frames: DataFrame[], models?: DataFrame): TrendModel {
+  const frame = frames[0];
   const time = timeOf(frame);
   const order = time ? timeOrder(frame, time) : [];
-  const col = (name: string) => {
-    const f = byName(frame, name);
-    return order.map((i) => num(f?.values[i]));
-  };
-  const model: TrendModel = {
+  const col = (f?: Field) => order.map((i) => num(f?.values[i]));
+  const actual = frame.fields.find((f) => f.type === FieldType.number && !f.name.startsWith('yhat'));
+  const levels = new Map<number, TrendBand>();
+  for (const f of frame.fields) {
+    if (f.name !== 'yhat_lower' && f.name !== 'yhat_upper') {
+      continue;
+    }
+    const level = Number(f.labels?.level ?? 95);
+    const band = levels.get(level) ?? { level, lower: [], upper: [] };
+    band[f.name === 'yhat_lower' ? 'lower' : 'upper'] = col(f);
+    levels.set(level, band);
+  }
+  let caption = '';
+  if (models && models.length > 0) {
+    const model = byName(models, 'model')?.values[0];
+    const mase = num(byName(models, 'mase')?.values[0]);
+    caption = `${String(model ?? '')}${mase !== null ? `, MASE ${mase.toFixed(2)}` : ''}`;
+  }
+  const name = actual ? [actual.name, labelText(actual)].filter(Boolean).join(' ') : 'value';
+  return {
     kind: 'kpi_trend',
-    times: time ? order.map((i) => millis(time.values[i])) : [],
-    value: col('value'),
-    yhat: col('yhat'),
-    lower: col('yhat_lower'),
-    upper: col('yhat_upper'),
-    minValue: Infinity,
-    maxValue: -Infinity,
-    dates,
+    times: order.map((i) => millis(time?.values[i]) ?? 0),
+    name,
+    value: col(actual),
+    yhat: col(byName(frame, 'yhat')),
+    bands: [...levels.values()].sort((a, b) => b.level - a.level),
+    format: formatOf(actual),
+    caption,
+    groups: frames.length,
   };
-  for (const s of [model.value, model.yhat, model.lower, model.upper]) {
+}
+
+/** Picks the frames by shape: trend (yhat), burn-up (p50…) with its dates table. */
+export function toForecastModel(frames: DataFrame[]): ForecastModel {
+  const trends = frames.filter(isTrendFrame);
+  if (trends.length > 0) {
+    return toTrendModel(
+      trends,
+      frames.find((f) => f.name === 'models')
+    );
+  }
+  const burnups = frames.filter(isBurnupFrame);
+  const dates = frames.find(isDatesFrame);
+  if (burnups.length > 0) {
+    return toCompletionModel(burnups, dates);
+  }
+  if (frames.some((f) => f.name === 'task_eta' || f.name === 'how_many')) {
+    return { kind: 'empty', reason: 'This forecast answers a table: show it with a table panel.' };
+  }
+  return { kind: 'empty', reason: 'No forecast data. Use a kpiflow query of type Forecast (completion or KPI trend).' };
+}
+
+/** [min, max] of the non-null values of some series, or undefined when all are null. */
+export function extent(series: Array<Array<number | null>>): [number, number] | undefined {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of series) {
     for (const v of s) {
       if (v !== null) {
-        model.minValue = Math.min(model.minValue, v);
-        model.maxValue = Math.max(model.maxValue, v);
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
       }
     }
   }
-  if (!Number.isFinite(model.minValue)) {
-    model.minValue = 0;
-    model.maxValue = 1;
-  }
-  return model;
-}
-
-/** Picks the frames by shape: trend (yhat), completion (p50...), percentile dates table. */
-export function toForecastModel(frames: DataFrame[]): ForecastModel {
-  const table = frames.find(isTableFrame);
-  const dates = table ? toPercentileDates(table) : [];
-  const trend = frames.find(isTrendFrame);
-  if (trend) {
-    return toTrendModel(trend, dates);
-  }
-  const completion = frames.find(isCompletionFrame);
-  if (completion) {
-    return toCompletionModel(completion, dates);
-  }
-  if (dates.length > 0) {
-    return { kind: 'completion', times: [], done: [], projections: [], dates, maxValue: 0 };
-  }
-  return { kind: 'empty' };
+  return Number.isFinite(lo) ? [lo, hi] : undefined;
 }

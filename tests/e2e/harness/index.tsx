@@ -19,7 +19,6 @@ import {
 
 import type { DataSource } from '../../../src/datasource/DataSource';
 import { ForecastPanel } from '../../../src/panels/forecast/ForecastPanel';
-import { makeCompletionFrame, makePercentileTableFrame, makeTrendFrame } from '../../../src/panels/forecast/fixtures';
 import { defaultForecastOptions, ForecastOptions } from '../../../src/panels/forecast/types';
 import { makeCfdFrame, makeTasksFrame } from '../../../src/panels/taskflow/fixtures';
 import { plugin as taskflowPlugin } from '../../../src/panels/taskflow/module';
@@ -91,9 +90,9 @@ function panelProps<T>(id: number, series: DataFrame[], options: T, width: numbe
   };
 }
 
-/** Frames the Go backend wrote (tests/fixtures/taskflow.json), when present. */
-async function loadBackendFixture(): Promise<DataFrame[] | null> {
-  const res = await fetch('/fixtures/taskflow.json');
+/** Frames the Go backend wrote (tests/fixtures/<name>), when present. */
+async function loadBackendFixture(name = 'taskflow.json'): Promise<DataFrame[] | null> {
+  const res = await fetch(`/fixtures/${name}`);
   if (!res.ok) {
     return null;
   }
@@ -179,10 +178,16 @@ function Section({ id, title, children }: { id: string; title: string; children:
 
 function Harness() {
   const [backend, setBackend] = useState<DataFrame[] | null | undefined>(undefined);
+  const [forecast, setForecast] = useState<{ completion: DataFrame[] | null; trend: DataFrame[] | null }>();
   useEffect(() => {
     loadBackendFixture()
       .catch(() => null)
       .then(setBackend);
+    // The forecast panel renders only what the Go backend answered (tests/fixtures/forecast-*.json).
+    Promise.all([
+      loadBackendFixture('forecast-completion.json').catch(() => null),
+      loadBackendFixture('forecast-trend.json').catch(() => null),
+    ]).then(([completion, trend]) => setForecast({ completion, trend }));
   }, []);
   const taskflowSeries = React.useMemo(() => [makeCfdFrame(60), makeTasksFrame(TASKS)], []);
   const fcOpts: ForecastOptions = defaultForecastOptions;
@@ -201,12 +206,16 @@ function Harness() {
         <Section id="taskflow" title={`Task flow (generated, ${TASKS} tasks)`}>
           <TaskflowPanel {...taskflowProps(1, taskflowSeries, 640)} />
         </Section>
-        <Section id="forecast-completion" title="Forecast: burn-up">
-          <ForecastPanel {...panelProps(2, [makeCompletionFrame(), makePercentileTableFrame()], fcOpts, 900, 320)} />
-        </Section>
-        <Section id="forecast-trend" title="Forecast: KPI trend">
-          <ForecastPanel {...panelProps(3, [makeTrendFrame()], fcOpts, 900, 280)} />
-        </Section>
+        {forecast?.completion && (
+          <Section id="forecast-completion" title="Forecast: burn-up (tests/fixtures/forecast-completion.json)">
+            <ForecastPanel {...panelProps(2, forecast.completion, fcOpts, 900, 320)} />
+          </Section>
+        )}
+        {forecast?.trend && (
+          <Section id="forecast-trend" title="Forecast: KPI trend (tests/fixtures/forecast-trend.json)">
+            <ForecastPanel {...panelProps(3, forecast.trend, fcOpts, 900, 280)} />
+          </Section>
+        )}
         <Section id="sql-editor" title="Query editor: raw SQL (Monaco)">
           <SqlEditorSection />
         </Section>
@@ -215,7 +224,11 @@ function Harness() {
             <TaskflowPanel {...taskflowProps(4, backend, 500)} />
           </Section>
         )}
-        <div id="harness-ready" data-backend={backend ? 'yes' : 'no'} hidden={backend === undefined} />
+        <div
+          id="harness-ready"
+          data-backend={backend ? 'yes' : 'no'}
+          hidden={backend === undefined || forecast === undefined}
+        />
       </div>
     </ThemeContext.Provider>
   );
