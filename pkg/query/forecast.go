@@ -178,16 +178,13 @@ func (q *ForecastQuery) validate() error {
 	if err := wholeNumber("horizon", q.Horizon, 1, 36_500, "days"); err != nil {
 		return err
 	}
-	if len(q.Percentiles) > 10 {
-		return fieldErr("percentiles", "at most 10 entries")
+	if err := checkPercentiles("percentiles", q.Percentiles, 10); err != nil {
+		return err
 	}
-	for i, p := range q.Percentiles {
-		if !finite(p) || p <= 0 || p >= 100 {
-			return fieldErr(fmt.Sprintf("percentiles[%d]", i), "expected a percentile between 0 and 100 (exclusive), got %v", p)
+	if q.AlertPercentile != nil {
+		if err := checkPercentile("alertPercentile", *q.AlertPercentile); err != nil {
+			return err
 		}
-	}
-	if q.AlertPercentile != nil && (!finite(*q.AlertPercentile) || *q.AlertPercentile <= 0 || *q.AlertPercentile >= 100) {
-		return fieldErr("alertPercentile", "expected a percentile between 0 and 100 (exclusive), got %v", *q.AlertPercentile)
 	}
 	if q.Mode == ModeHowMany {
 		if q.TargetDate == "" {

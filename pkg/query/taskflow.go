@@ -61,13 +61,27 @@ func (q *TaskflowQuery) validate() error {
 	if err := checkList("projects", q.Projects, true); err != nil {
 		return err
 	}
-	if len(q.Percentiles) > 20 {
-		return fieldErr("percentiles", "at most 20 entries")
+	return checkPercentiles("percentiles", q.Percentiles, 20)
+}
+
+// checkPercentiles checks a list of at most maxN percentiles, each in
+// (0, 100).
+func checkPercentiles(field string, ps []float64, maxN int) error {
+	if len(ps) > maxN {
+		return fieldErr(field, "at most %d entries", maxN)
 	}
-	for i, p := range q.Percentiles {
-		if !finite(p) || p <= 0 || p >= 100 {
-			return fieldErr(fmt.Sprintf("percentiles[%d]", i), "expected a percentile between 0 and 100 (exclusive), got %v", p)
+	for i, p := range ps {
+		if err := checkPercentile(fmt.Sprintf("%s[%d]", field, i), p); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// checkPercentile checks one percentile is in (0, 100).
+func checkPercentile(field string, p float64) error {
+	if !finite(p) || p <= 0 || p >= 100 {
+		return fieldErr(field, "expected a percentile between 0 and 100 (exclusive), got %v", p)
 	}
 	return nil
 }
