@@ -316,7 +316,7 @@ func TestIntegrationLiveClickHouseRestart(t *testing.T) {
 		}
 	}
 	write(0, 30)
-	srv.Kill(t)
+	require.NoError(t, srv.Kill())
 	write(30, 35) // refused: the server is down
 	srv.Restart(t)
 	write(35, 80)
