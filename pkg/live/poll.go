@@ -35,16 +35,23 @@ func (ch *channel) baseline(ctx context.Context) (*Watermark, error) {
 		return nil, fmt.Errorf("read the ClickHouse server's clock: %w", err)
 	}
 	wm := NewWatermark(now.Unix(), int64(ch.hub.cfg.lag/time.Second), ch.hub.cfg.maxWindowRows)
-	f, err := ch.hub.src.Read(ctx, ch.pollPlan(wm.Since()))
-	if err != nil {
-		return nil, fmt.Errorf("read the rows of %s already there: %w", ch.spec.Table, err)
-	}
-	stamps, ids, err := identities(f, ch.hub.seed)
+	_, stamps, ids, err := ch.readWindow(ctx, wm)
 	if err != nil {
 		return nil, err
 	}
 	wm.Baseline(stamps, ids)
 	return wm, nil
+}
+
+// readWindow reads the rows of the watermark's window with their
+// ingested_at and identities.
+func (ch *channel) readWindow(ctx context.Context, wm *Watermark) (*data.Frame, []int64, []uint64, error) {
+	f, err := ch.hub.src.Read(ctx, ch.pollPlan(wm.Since()))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("read the rows of %s since %d: %w", ch.spec.Table, wm.Since(), err)
+	}
+	stamps, ids, err := identities(f, ch.hub.seed)
+	return f, stamps, ids, err
 }
 
 // poller polls until the channel is idle or the hub closes. wm is nil when
@@ -113,11 +120,7 @@ func (ch *channel) poller(ctx context.Context, r *run, wm *Watermark) {
 // poll reads the window, delivers the fresh rows and commits the watermark.
 // It returns the rows delivered (nil for none).
 func (ch *channel) poll(ctx context.Context, wm *Watermark) (*data.Frame, error) {
-	f, err := ch.hub.src.Read(ctx, ch.pollPlan(wm.Since()))
-	if err != nil {
-		return nil, fmt.Errorf("read new rows of %s: %w", ch.spec.Table, err)
-	}
-	stamps, ids, err := identities(f, ch.hub.seed)
+	f, stamps, ids, err := ch.readWindow(ctx, wm)
 	if err != nil {
 		return nil, err
 	}
