@@ -47,11 +47,18 @@ func quarter(v float64) float64 { return math.Round(v*4) / 4 }
 
 func setupBuilder(t *testing.T) *builderEnv {
 	t.Helper()
+	return setupDemo(t, demo.Options{Seed: 7, Days: 10, Teams: 2, Now: builderNow, KPIInterval: 15 * time.Minute})
+}
+
+// setupDemo loads a generated dataset into a migrated test database and
+// starts the plugin with a data source on it.
+func setupDemo(t *testing.T, opts demo.Options) *builderEnv {
+	t.Helper()
 	st, db := chtest.MigratedStore(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	ds := demo.Generate(demo.Options{Seed: 7, Days: 10, Teams: 2, Now: builderNow, KPIInterval: 15 * time.Minute})
+	ds := demo.Generate(opts)
 	env := &builderEnv{db: db, ds: ds, team: map[string]string{}}
 	for _, tm := range ds.Teams {
 		env.team[tm.Team] = tm.Parent
