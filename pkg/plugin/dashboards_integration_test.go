@@ -628,9 +628,10 @@ func stringAt(f *data.Field, i int) string {
 // displayValue is one value a stat, gauge or bar gauge shows: its title and
 // the field it comes from.
 type displayValue struct {
-	title string
-	field string
-	value *float64
+	title  string
+	field  string
+	labels data.Labels
+	value  *float64
 }
 
 // fieldDisplayValues is Grafana's getFieldDisplayValues (stat, gauge, bar
@@ -669,7 +670,8 @@ func fieldDisplayValues(t *testing.T, o *reduceOptions, frames data.Frames) []di
 			}
 			if !o.Values {
 				for _, calc := range calcs {
-					out = append(out, displayValue{title: displayName(field), field: field.Name, value: reduce(t, field, calc)})
+					out = append(out, displayValue{title: displayName(field), field: field.Name, labels: field.Labels,
+						value: reduce(t, field, calc)})
 				}
 				continue
 			}
@@ -690,7 +692,8 @@ func fieldDisplayValues(t *testing.T, o *reduceOptions, frames data.Frames) []di
 				if others > 0 || len(parts) == 0 {
 					parts = append(parts, displayName(field))
 				}
-				out = append(out, displayValue{title: strings.Join(parts, " "), field: field.Name, value: numberAt(field, i)})
+				out = append(out, displayValue{title: strings.Join(parts, " "), field: field.Name, labels: field.Labels,
+					value: numberAt(field, i)})
 			}
 		}
 	}
@@ -704,6 +707,9 @@ type panelIntent struct {
 	titles func(env *builderEnv, from, to time.Time) []string
 	// field is the field a stat's or bar gauge's values must come from.
 	field string
+	// perLabel: a stat shows one value per value of this label (at least
+	// two on the demo data), in place of fixed titles.
+	perLabel string
 	// grain is the column a table has one row per value of, and wantRows
 	// how many rows that is on the demo data (nil: any).
 	grain    string
@@ -738,11 +744,14 @@ func panelIntents() map[string]panelIntent {
 				return len(projects)
 			},
 		},
-		"kpiflow-kpis/Raw SQL: samples per metric":        {grain: "metric", columns: []string{"metric", "samples", "first", "last"}},
-		"kpiflow-dora/Deployment frequency (deploy days)": {titles: fixed("deployment_frequency"), field: "deployment_frequency"},
-		"kpiflow-dora/Lead time for changes (median)":     {titles: fixed("lead_time"), field: "lead_time"},
-		"kpiflow-dora/Change failure rate":                {titles: fixed("change_failure_rate"), field: "change_failure_rate"},
-		"kpiflow-dora/Time to restore service (median)":   {titles: fixed("time_to_restore"), field: "time_to_restore"},
+		"kpiflow-kpis/Raw SQL: samples per metric":                         {grain: "metric", columns: []string{"metric", "samples", "first", "last"}},
+		"kpiflow-dora/Deployment frequency (deploy days)":                  {titles: fixed("deployment_frequency"), field: "deployment_frequency"},
+		"kpiflow-dora/Lead time for changes (median)":                      {titles: fixed("lead_time"), field: "lead_time"},
+		"kpiflow-dora/Change failure rate":                                 {titles: fixed("change_failure_rate"), field: "change_failure_rate"},
+		"kpiflow-dora/Time to restore service (median)":                    {titles: fixed("time_to_restore"), field: "time_to_restore"},
+		"kpiflow-forecast/Completion dates":                                {grain: "percentile", wantRows: func(*builderEnv, time.Time, time.Time) int { return 4 }},
+		"kpiflow-forecast/Days to the P85 date, per team":                  {perLabel: "team", field: "days_to_p85"},
+		"kpiflow-forecast/Per-task ETAs (tasks in progress, oldest first)": {grain: "task_id"},
 	}
 }
 
@@ -780,9 +789,22 @@ func checkPanel(t *testing.T, env *builderEnv, p panel, in panelIntent, frames d
 	case "timeseries":
 		checkTimeSeriesPanel(t, frames)
 	case "stat", "bargauge", "gauge":
-		require.NotNil(t, in.titles, "no panelIntent for this %s panel: say what it shows", p.Type)
+		require.True(t, in.titles != nil || in.perLabel != "", "no panelIntent for this %s panel: say what it shows", p.Type)
 		values := fieldDisplayValues(t, p.Options.ReduceOptions, frames)
 		require.NotEmpty(t, values, "the panel shows No data")
+		if in.perLabel != "" {
+			seen := map[string]bool{}
+			for _, v := range values {
+				require.Equal(t, in.field, v.field, "value %q comes from the wrong field", v.title)
+				require.NotNil(t, v.value, "value %q is empty", v.title)
+				l, ok := v.labels[in.perLabel]
+				require.True(t, ok, "value %q has no label %s", v.title, in.perLabel)
+				require.False(t, seen[l], "two values for %s=%s", in.perLabel, l)
+				seen[l] = true
+			}
+			require.GreaterOrEqual(t, len(seen), 2, "one value per %s: %v", in.perLabel, seen)
+			return
+		}
 		var titles []string
 		for _, v := range values {
 			require.Equal(t, in.field, v.field, "value %q comes from the wrong field", v.title)
@@ -800,6 +822,8 @@ func checkPanel(t *testing.T, env *builderEnv, p panel, in panelIntent, frames d
 		checkTablePanel(t, env, in, frames, from, to)
 	case "kpiflow-taskflow-panel":
 		checkTaskflowPanel(t, frames)
+	case "kpiflow-forecast-panel":
+		checkForecastPanel(t, frames)
 	default:
 		t.Fatalf("panel type %q has no rule in this test: write what it reads from frames", p.Type)
 	}
@@ -899,6 +923,32 @@ func checkTaskflowPanel(t *testing.T, frames data.Frames) {
 	require.True(t, cfd, "no cumulative flow frame")
 	require.True(t, tasks, "no tasks frame")
 	require.True(t, aging, "no aging frame")
+}
+
+// checkForecastPanel: kpiflow's forecast panel draws a KPI trend (a frame
+// with time, yhat and its yhat_lower/yhat_upper band) or a burn-up (a frame
+// with time, done and percentile fields p50, p85, ...) with its dates table
+// (percentile, date).
+func checkForecastPanel(t *testing.T, frames data.Frames) {
+	t.Helper()
+	var trend, burnup, dates bool
+	for _, f := range frames {
+		names := map[string]int{}
+		hasTime := false
+		for _, field := range f.Fields {
+			names[field.Name]++
+			hasTime = hasTime || isTime(field)
+		}
+		switch {
+		case hasTime && names["yhat"] == 1 && names["yhat_lower"] > 0 && names["yhat_lower"] == names["yhat_upper"]:
+			trend = true
+		case hasTime && names["done"] == 1 && names["p85"] == 1:
+			burnup = true
+		case names["percentile"] == 1 && names["date"] == 1:
+			dates = true
+		}
+	}
+	require.True(t, trend || (burnup && dates), "neither a trend frame nor a burn-up frame with its dates table")
 }
 
 // ---- alert rules
