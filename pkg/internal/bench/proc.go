@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // procStat is what /proc/<pid>/stat says about a process.
@@ -39,6 +40,30 @@ func readStat(pid int) (procStat, error) {
 		CPUSeconds:  float64(num(14)+num(15)) / userHZ,
 		MinorFaults: num(10), MajorFaults: num(12),
 	}, nil
+}
+
+// cpuTime is the CPU time all threads of a process have run so far, in
+// nanoseconds (/proc/<pid>/task/*/schedstat): unlike wall time on a shared
+// machine, it does not count waiting for a core. Threads that ended are
+// missing, so take it around work done by long-lived threads.
+func cpuTime(pid int) (time.Duration, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read the threads of pid %d: %w", pid, err)
+	}
+	var total int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue // the thread ended
+		}
+		f := strings.Fields(string(b))
+		if len(f) > 0 {
+			ns, _ := strconv.ParseInt(f[0], 10, 64)
+			total += ns
+		}
+	}
+	return time.Duration(total), nil
 }
 
 // procMemory is VmRSS and VmHWM (peak RSS) of a process, in bytes.

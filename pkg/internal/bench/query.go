@@ -24,7 +24,9 @@ type caseResult struct {
 	frames     int
 	plugin     []time.Duration
 	faults     []int64 // the plugin's minor page faults during each timed call
+	pluginCPU  []time.Duration
 	raw        []time.Duration
+	rawCPU     []time.Duration // this process's CPU time reading the baseline
 	peak, base int64 // plugin's VmHWM during the case, and its RSS before
 }
 
@@ -122,15 +124,24 @@ func (b *bench) runCase(ctx context.Context, d *dataset, c queryCase) (caseResul
 		if err != nil {
 			return r, err
 		}
+		cpu0, err := cpuTime(pid)
+		if err != nil {
+			return r, err
+		}
 		_, took, err := b.pluginCall(ctx, req)
 		if err != nil {
 			return r, fmt.Errorf("QueryData: %w", err)
+		}
+		cpu1, err := cpuTime(pid)
+		if err != nil {
+			return r, err
 		}
 		st1, err := readStat(pid)
 		if err != nil {
 			return r, err
 		}
 		r.plugin = append(r.plugin, took)
+		r.pluginCPU = append(r.pluginCPU, cpu1-cpu0)
 		r.faults = append(r.faults, int64(st1.MinorFaults-st0.MinorFaults))
 		if pluginFirst && sql != "" {
 			if err := r.timeRaw(ctx, d, sql, args); err != nil {
@@ -146,11 +157,20 @@ func (b *bench) runCase(ctx context.Context, d *dataset, c queryCase) (caseResul
 }
 
 func (r *caseResult) timeRaw(ctx context.Context, d *dataset, sql string, args []any) error {
+	cpu0, err := cpuTime(os.Getpid())
+	if err != nil {
+		return err
+	}
 	t0 := time.Now()
 	if _, err := readRaw(ctx, d.raw, sql, args); err != nil {
 		return fmt.Errorf("baseline: %w", err)
 	}
 	r.raw = append(r.raw, time.Since(t0))
+	cpu1, err := cpuTime(os.Getpid())
+	if err != nil {
+		return err
+	}
+	r.rawCPU = append(r.rawCPU, cpu1-cpu0)
 	return nil
 }
 
@@ -215,10 +235,12 @@ func (r caseResult) added() []time.Duration {
 func (b *bench) printResults(results []caseResult) {
 	fmt.Fprintln(b.out)
 	tw := tabwriter.NewWriter(b.out, 0, 0, 1, ' ', tabwriter.Debug)
-	fmt.Fprintln(tw, "case\trows\tframes\tbytes\tplugin ms (min/med)\traw ms (min/med)\tplugin/raw (min/med)\tadded ms (med)\tpeak RSS\tRSS before\tpeak/bytes\tfaults (med)\t")
+	fmt.Fprintln(tw, "case\trows\tframes\tbytes\tplugin ms (min/med)\traw ms (min/med)\tplugin/raw (min/med)\tadded ms (med)\tCPU ms plugin/raw (med)\tpeak RSS\tRSS before\tpeak/bytes\tfaults (med)\t")
 	for _, r := range results {
 		ratio, added, rawMS := "-", "-", "-"
+		cpu := ms(median(r.pluginCPU))
 		if len(r.raw) > 0 {
+			cpu += fmt.Sprintf(" / %s (%.2fx)", ms(median(r.rawCPU)), float64(median(r.pluginCPU))/float64(median(r.rawCPU)))
 			rs := r.ratios()
 			ratio = fmt.Sprintf("%.2fx / %.2fx", slices.Min(rs), median(rs))
 			added = ms(median(r.added()))
@@ -228,8 +250,8 @@ func (b *bench) printResults(results []caseResult) {
 		if r.bytes > 1<<20 {
 			perByte = fmt.Sprintf("%.1fx", float64(r.peak)/float64(r.bytes))
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", r.c.name, r.rows, r.frames, size(r.bytes),
-			ms(slices.Min(r.plugin))+" / "+ms(median(r.plugin)), rawMS, ratio, added, mib(r.peak), mib(r.base), perByte, median(r.faults))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", r.c.name, r.rows, r.frames, size(r.bytes),
+			ms(slices.Min(r.plugin))+" / "+ms(median(r.plugin)), rawMS, ratio, added, cpu, mib(r.peak), mib(r.base), perByte, median(r.faults))
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(b.out)
