@@ -27,7 +27,7 @@ type caseResult struct {
 	pluginCPU  []time.Duration
 	raw        []time.Duration
 	rawCPU     []time.Duration // this process's CPU time reading the baseline
-	peak, base int64 // plugin's VmHWM during the case, and its RSS before
+	peak, base int64           // plugin's VmHWM during the case, and its RSS before
 }
 
 func (b *bench) queryMode(ctx context.Context) error {
