@@ -454,11 +454,11 @@ func splitMacroArgs(sql string, open int) ([]string, int, error) {
 		c := sql[i]
 		switch c {
 		case '\'', '"', '`':
-			end := closingQuote(sql, i)
-			if end < 0 {
+			end, err := quoted(sql, i, "quote")
+			if err != nil {
 				return nil, 0, fmt.Errorf("unterminated %c quote in the arguments", c)
 			}
-			i = end
+			i = end - 1
 		case '(':
 			depth++
 		case ')':
@@ -474,23 +474,4 @@ func splitMacroArgs(sql string, open int) ([]string, int, error) {
 		}
 	}
 	return nil, 0, fmt.Errorf("missing closing parenthesis")
-}
-
-// closingQuote returns the index of the quote closing the one at sql[i]
-// (backslash escapes and doubled quotes respected), or -1.
-func closingQuote(sql string, i int) int {
-	q := sql[i]
-	for k := i + 1; k < len(sql); k++ {
-		switch sql[k] {
-		case '\\':
-			k++
-		case q:
-			if k+1 < len(sql) && sql[k+1] == q {
-				k++
-				continue
-			}
-			return k
-		}
-	}
-	return -1
 }
