@@ -11,6 +11,13 @@
 //		...
 //	}
 //
+// Reshaping a long result into what panels, alert rules and SQL Expressions
+// read is here too (reshape.go):
+//
+//	series, err := frames.LongToMulti(res, names, "v", "")  // one timeseries-multi frame per series
+//	wide, err := frames.TimeSeriesWide(res, maxRows)       // or one timeseries-wide frame with labels
+//	frames.AsTable(res)                                    // or a table
+//
 // The layout follows clickhouse-go's lib/column: For(chType) is the only
 // factory, one file per type family (numbers, string, datetime, decimal, bool,
 // enum, array/map as JSON text) and the Nullable, LowCardinality and

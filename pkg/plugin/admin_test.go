@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -69,7 +68,7 @@ func TestAdminRoutes(t *testing.T) {
 			"check the Host and Port settings"},
 		{"unreachable server, schema", unreachable, "Admin", http.MethodGet, "/admin/schema", http.StatusServiceUnavailable,
 			"could not read the schema"},
-		{"wrong method", unreachable, "Admin", http.MethodGet, "/admin/migrate", http.StatusMethodNotAllowed, ""},
+		{"wrong method", unreachable, "Admin", http.MethodGet, "/admin/migrate", http.StatusMethodNotAllowed, "GET /admin/migrate: use POST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,43 +88,20 @@ func TestAutoMigrateDoesNotFailTheInstance(t *testing.T) {
 	// The unreachable server fails the migration in the background; the
 	// instance exists, and the health check reports it.
 	require.Eventually(t, func() bool {
-		_, failed := inst.schema.healthNote(false)
+		_, failed := inst.upkeep.HealthNote(false)
 		return failed
 	}, 30*time.Second, 50*time.Millisecond, "automatic migration did not end within its bound")
-	note, _ := inst.schema.healthNote(false)
+	note, _ := inst.upkeep.HealthNote(false)
 	require.Contains(t, note, "Automatic migration failed (retrying in the background):")
 	res, err := inst.CheckHealth(context.Background(), &backend.CheckHealthRequest{})
 	require.NoError(t, err)
 	require.Equal(t, backend.HealthStatusError, res.Status)
 }
 
-func TestSchemaJobsHealthNote(t *testing.T) {
-	j := newSchemaJobs()
-	note, failed := j.healthNote(false)
-	require.Empty(t, note)
-	require.False(t, failed)
-	j.autoRunning = true
-	note, failed = j.healthNote(false)
-	require.Equal(t, "Automatic migration is running.", note)
-	require.False(t, failed)
-	j.autoRunning, j.autoErr = false, errors.New("down")
-	note, failed = j.healthNote(false)
-	require.Equal(t, "Automatic migration failed (retrying in the background): down.", note)
-	require.True(t, failed)
-	note, failed = j.healthNote(true)
-	require.Empty(t, note, "a ready schema makes an old failure moot")
-	require.False(t, failed)
-	j.autoErr, j.retentionErr = nil, errors.New("boom")
-	note, failed = j.healthNote(true)
-	require.Equal(t, "Applying retention failed: boom.", note)
-	require.True(t, failed)
-	j.stop() // never started: returns at once
-}
-
 func TestMigrateWaitsForOtherSchemaWorkWithinItsContext(t *testing.T) {
 	inst := newTestInstance(t, map[string]any{"host": "127.0.0.1", "port": unusedPort(t), "dialTimeout": 1, "queryTimeout": 1})
-	require.NoError(t, inst.schema.lock(context.Background())) // automatic migration or retention running
-	defer inst.schema.unlock()
+	require.NoError(t, inst.upkeep.Lock(context.Background())) // automatic migration or retention running
+	defer inst.upkeep.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

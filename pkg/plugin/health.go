@@ -55,9 +55,9 @@ func (inst *Instance) CheckHealth(ctx context.Context, _ *backend.CheckHealthReq
 	if schema.Status == store.SchemaBroken {
 		status = backend.HealthStatusError
 	}
-	// Automatic migration and retention run in the background (admin.go);
+	// Automatic migration and retention run in the background (upkeep);
 	// their failures surface here rather than failing the instance.
-	if note, failed := inst.schema.healthNote(schema.Status == store.SchemaReady); note != "" {
+	if note, failed := inst.upkeep.HealthNote(schema.Status == store.SchemaReady); note != "" {
 		msg += " " + note
 		if failed {
 			status = backend.HealthStatusError

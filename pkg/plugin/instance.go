@@ -15,6 +15,7 @@ import (
 	"github.com/kpiflow/kpiflow/pkg/query"
 	"github.com/kpiflow/kpiflow/pkg/settings"
 	"github.com/kpiflow/kpiflow/pkg/store"
+	"github.com/kpiflow/kpiflow/pkg/upkeep"
 )
 
 // PluginID is the data source's id in plugin.json.
@@ -31,8 +32,8 @@ type Instance struct {
 	queries     *datasource.QueryTypeMux
 	resources   backend.CallResourceHandler
 	logger      log.Logger
-	// schema runs automatic migration and retention (admin.go).
-	schema *schemaJobs
+	// upkeep runs automatic migration and retention in the background.
+	upkeep *upkeep.Jobs
 	// ingest writes ingest batches, serialised per stream (ingest.go, ledger.go).
 	ingest *ingest.Writer
 	// pipeline plans builder queries: the rewrite chain between a query's
@@ -50,14 +51,14 @@ var (
 // NewInstance is the SDK's instance factory: it parses the settings and opens
 // the pool (without connecting).
 func NewInstance(ctx context.Context, ds backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
-	inst := &Instance{logger: backend.Logger.With("datasource", ds.UID), schema: newSchemaJobs(),
+	inst := &Instance{logger: backend.Logger.With("datasource", ds.UID), upkeep: upkeep.New(),
 		pipeline: query.Pipeline{Rewriters: []query.Rewriter{query.RollupRewriter()}}}
 	s, err := settings.Parse(ds.JSONData, ds.DecryptedSecureJSONData)
 	if err != nil {
 		inst.settingsErr = err
 	} else {
 		inst.settings = s
-		st, err := store.Open(ctx, s)
+		st, err := store.Open(ctx, s, store.WithLogger(inst.logger))
 		if err != nil {
 			inst.settingsErr = err
 		} else {
@@ -67,14 +68,16 @@ func NewInstance(ctx context.Context, ds backend.DataSourceInstanceSettings) (in
 	}
 	inst.queries = newQueryMux(inst)
 	inst.resources = httpadapter.New(newResourceMux(inst))
-	// Bounded: a slow server never holds up the instance (admin.go).
-	inst.startSchemaJobs()
+	// Bounded: a slow server never holds up the instance.
+	if inst.store != nil {
+		inst.upkeep.Start(inst.store, inst.settings, inst.logger)
+	}
 	return inst, nil
 }
 
 // Dispose closes the pool; the SDK calls it when the settings change.
 func (inst *Instance) Dispose() {
-	inst.schema.stop()
+	inst.upkeep.Stop()
 	if inst.store == nil {
 		return
 	}
@@ -90,11 +93,6 @@ func (inst *Instance) ready() (*store.Store, error) {
 		return nil, backend.DownstreamError(fmt.Errorf("the data source is not configured correctly: %w", inst.settingsErr))
 	}
 	return inst.store, nil
-}
-
-// QueryData routes each query to the handler of its queryType.
-func (inst *Instance) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
-	return inst.queries.QueryData(ctx, req)
 }
 
 // CallResource serves the resource endpoints (resources.go).

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/grafana/grafana-plugin-sdk-go/experimental/concurrent"
 
 	"github.com/kpiflow/kpiflow/pkg/frames"
 	"github.com/kpiflow/kpiflow/pkg/query"
@@ -49,12 +48,33 @@ func unknownQueryType(_ context.Context, _ backend.PluginContext, q backend.Data
 
 type queryFunc func(ctx context.Context, pc backend.PluginContext, q backend.DataQuery) backend.DataResponse
 
+// maxConcurrentQueries bounds the queries of one request that run at once
+// (the pool has 10 connections, shared with variables, ingest and other
+// requests).
+const maxConcurrentQueries = 5
+
+// QueryData answers a request's queries concurrently, at most
+// maxConcurrentQueries at once and in no particular order (responses are
+// keyed by refId, as in grafana/sqlds), each by the handler of its
+// queryType: a panel with several queries waits for the slowest, not for
+// their sum. The request's headers travel in ctx for attribution
+// (attribution.go).
+func (inst *Instance) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+	ctx = withRequestHeaders(ctx, req.Headers)
+	return concurrent.QueryData(ctx, req, func(ctx context.Context, q concurrent.Query) backend.DataResponse {
+		one := &backend.QueryDataRequest{PluginContext: q.PluginContext, Headers: req.Headers, Queries: []backend.DataQuery{q.DataQuery}}
+		resp, err := inst.queries.QueryData(ctx, one)
+		if err != nil {
+			return backend.ErrorResponseWithErrorSource(err)
+		}
+		return resp.Responses[q.DataQuery.RefID]
+	}, maxConcurrentQueries)
+}
+
 // perQuery answers each query of a request on its own, so one bad query does
-// not fail the panel's others. The request's headers travel in ctx for
-// attribution (attribution.go).
+// not fail the panel's others.
 func (inst *Instance) perQuery(fn queryFunc) backend.QueryDataHandlerFunc {
 	return func(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
-		ctx = withRequestHeaders(ctx, req.Headers)
 		resp := backend.NewQueryDataResponse()
 		for _, q := range req.Queries {
 			resp.Responses[q.RefID] = fn(ctx, req.PluginContext, q)
@@ -130,115 +150,29 @@ func (inst *Instance) querySQL(ctx context.Context, pc backend.PluginContext, q 
 	if err != nil {
 		return badRequest(err)
 	}
-	rq, err := inst.startQuery(ctx, st, pc, true, sql)
+	rows, err := st.Query(ctx, attributionFor(ctx, pc), sql)
 	if err != nil {
 		return withExecuted(inst.clickhouseError(ctx, err), sql)
 	}
-	frame, notices, err := frames.ReadAll(ctx, rq.Rows, inst.settings.MaxRows)
-	// Rows are left unread when the cap cut the result or reading failed;
-	// Close kills the query then, instead of reading the rest.
-	rq.Close(err == nil && len(notices) == 0)
+	// Rows left unread (the cap cut the result, or reading failed) are
+	// killed on the server by Close instead of being read to the end.
+	frame, notices, err := frames.ReadAll(ctx, rows, inst.settings.MaxRows)
+	_ = rows.Close()
 	if err != nil {
 		var ue *frames.UnsupportedColumnTypeError
 		if errors.As(err, &ue) {
-			return withExecuted(badRequest(err), rq.SQL)
+			return withExecuted(badRequest(err), rows.SQL)
 		}
-		return withExecuted(inst.clickhouseError(ctx, err), rq.SQL)
+		return withExecuted(inst.clickhouseError(ctx, err), rows.SQL)
 	}
 	frame.RefID = q.RefID
-	frame.Meta = &data.FrameMeta{ExecutedQueryString: rq.SQL, Notices: notices}
+	frame.Meta = &data.FrameMeta{ExecutedQueryString: rows.SQL, Notices: notices}
 	if sq.Format == query.FormatTimeSeries {
-		if frame, err = timeSeries(frame, inst.settings.MaxRows); err != nil {
+		if frame, err = frames.TimeSeriesWide(frame, inst.settings.MaxRows); err != nil {
 			return badRequest(err)
 		}
 	} else {
 		frame.Meta.PreferredVisualization = data.VisTypeTable
 	}
 	return backend.DataResponse{Frames: data.Frames{frame}}
-}
-
-// timeSeries shapes a result for format timeseries. A long frame (a time
-// column, number columns, and string columns naming the series) becomes a
-// wide frame whose string columns are labels; a wide one is kept. The frame
-// is sorted by time first, as the SDK's conversion requires.
-func timeSeries(f *data.Frame, maxRows int) (*data.Frame, error) {
-	schema := f.TimeSeriesSchema()
-	switch schema.Type {
-	case data.TimeSeriesTypeNot:
-		return nil, fmt.Errorf("format: timeseries needs a DateTime column and at least one number column; "+
-			"the result has %s (use format table, or select e.g. $__timeInterval(ts) AS time, count() ... GROUP BY time ORDER BY time)",
-			describeFields(f))
-	case data.TimeSeriesTypeWide:
-		sortByTime(f, schema.TimeIndex)
-		f.Meta.Type = data.FrameTypeTimeSeriesWide
-		f.Meta.TypeVersion = data.FrameTypeVersion{0, 1}
-		return f, nil
-	}
-	if f.Rows() == 0 {
-		f.Meta.Type = data.FrameTypeTimeSeriesWide
-		return f, nil
-	}
-	sortByTime(f, schema.TimeIndex)
-	// A cap in cells keeps a result with very many series from taking all
-	// memory: one wide cell per long value, twenty times over, is plenty.
-	wide, err := data.LongToWideWithLimit(f, nil, int64(max(maxRows, 1))*20)
-	if err != nil {
-		return nil, fmt.Errorf("format: timeseries: %w; check that the time column has no NULLs, or use format table", err)
-	}
-	wide.RefID = f.RefID
-	wide.Meta.Type = data.FrameTypeTimeSeriesWide
-	wide.Meta.TypeVersion = data.FrameTypeVersion{0, 1}
-	return wide, nil
-}
-
-func describeFields(f *data.Frame) string {
-	if len(f.Fields) == 0 {
-		return "no columns"
-	}
-	s := ""
-	for i, fld := range f.Fields {
-		if i > 0 {
-			s += ", "
-		}
-		s += fmt.Sprintf("%s (%s)", fld.Name, fld.Type().ItemTypeString())
-	}
-	return s
-}
-
-// sortByTime sorts the frame's rows by its time field, stably, when they are
-// not in order already (the usual ORDER BY time costs nothing here).
-func sortByTime(f *data.Frame, ti int) {
-	tf := f.Fields[ti]
-	n := tf.Len()
-	at := func(i int) time.Time {
-		switch v := tf.At(i).(type) {
-		case time.Time:
-			return v
-		case *time.Time:
-			if v != nil {
-				return *v
-			}
-		}
-		return time.Time{}
-	}
-	sorted := true
-	for i := 1; i < n && sorted; i++ {
-		sorted = !at(i).Before(at(i - 1))
-	}
-	if sorted {
-		return
-	}
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return at(idx[a]).Before(at(idx[b])) })
-	for k, fld := range f.Fields {
-		nf := data.NewFieldFromFieldType(fld.Type(), n)
-		nf.Name, nf.Labels, nf.Config = fld.Name, fld.Labels, fld.Config
-		for i, j := range idx {
-			nf.Set(i, fld.CopyAt(j))
-		}
-		f.Fields[k] = nf
-	}
 }

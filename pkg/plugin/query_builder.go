@@ -24,9 +24,6 @@ const (
 	QueryTypeTaskflow = query.TypeTaskflow
 )
 
-// maxTeamTree bounds the teams read for teamLevel groupings.
-const maxTeamTree = 10_000
-
 // registerBuilderQueries registers the builder query types (kpi, dora,
 // taskflow; forecast comes with its issue).
 func registerBuilderQueries(mux *datasource.QueryTypeMux, inst *Instance) {
@@ -41,9 +38,10 @@ func registerBuilderQueries(mux *datasource.QueryTypeMux, inst *Instance) {
 // frames. Nothing depends on the caller: a dashboard and an alert rule
 // (header FromAlert: true) get the same frames.
 //
-// Queries run through startQuery (attribution.go): attributed to the user and
-// dashboard, read-only, with the Query timeout as max_execution_time, and
-// killed on the server when the request is cancelled.
+// Queries run through store.Query: attributed to the user and dashboard
+// (attribution.go), read-only, with the Query timeout as
+// max_execution_time, and killed on the server when the request is
+// cancelled.
 func (inst *Instance) queryBuilder(ctx context.Context, pc backend.PluginContext, queryType string, q backend.DataQuery) backend.DataResponse {
 	st, err := inst.ready()
 	if err != nil {
@@ -59,7 +57,7 @@ func (inst *Instance) queryBuilder(ctx context.Context, pc backend.PluginContext
 	env := query.Env{From: q.TimeRange.From, To: q.TimeRange.To, Interval: q.Interval,
 		MaxDataPoints: q.MaxDataPoints, MaxRows: inst.settings.MaxRows}
 	if kq, ok := parsed.(*query.KPIQuery); ok && kq.NeedsTeamTree() {
-		if env.TeamParents, err = inst.teamTree(ctx, st, pc); err != nil {
+		if env.TeamParents, err = st.TeamTree(ctx, attributionFor(ctx, pc)); err != nil {
 			return inst.clickhouseError(ctx, err)
 		}
 	}
@@ -122,14 +120,14 @@ func (inst *Instance) readPlan(ctx context.Context, st *store.Store, pc backend.
 	fail := func(r backend.DataResponse) (*data.Frame, string, []data.Notice, *backend.DataResponse) {
 		return nil, "", nil, &r
 	}
-	rq, err := inst.startQuery(ctx, st, pc, true, sql, args...)
+	rows, err := st.Query(ctx, attributionFor(ctx, pc), sql, args...)
 	if err != nil {
 		return fail(inst.clickhouseError(ctx, fmt.Errorf("run the %s: %w", what, err)))
 	}
-	res, notices, err := frames.ReadAll(ctx, rq.Rows, inst.settings.MaxRows)
-	// Rows are left unread when the cap cut the result or reading failed;
-	// Close kills the query then, instead of reading the rest.
-	rq.Close(err == nil && len(notices) == 0)
+	// Rows left unread (the cap cut the result, or reading failed) are
+	// killed on the server by Close instead of being read to the end.
+	res, notices, err := frames.ReadAll(ctx, rows, inst.settings.MaxRows)
+	_ = rows.Close()
 	if err != nil {
 		var unsupported *frames.UnsupportedColumnTypeError
 		if errors.As(err, &unsupported) {
@@ -137,7 +135,7 @@ func (inst *Instance) readPlan(ctx context.Context, st *store.Store, pc backend.
 		}
 		return fail(inst.clickhouseError(ctx, fmt.Errorf("read the %s result: %w", what, err)))
 	}
-	return res, executedQuery(rq.SQL, args), notices, nil
+	return res, executedQuery(rows.SQL, args), notices, nil
 }
 
 // stampFrames gives every frame of an answer its refId and the executed SQL;
@@ -170,25 +168,4 @@ func executedQuery(sql string, args []any) string {
 		return sql
 	}
 	return sql + "\n-- arguments, in order: " + strings.ReplaceAll(string(b), "\n", " ")
-}
-
-// teamTree reads the team tree (team → parent) for teamLevel groupings.
-func (inst *Instance) teamTree(ctx context.Context, st *store.Store, pc backend.PluginContext) (map[string]string, error) {
-	rq, err := inst.startQuery(ctx, st, pc, true, fmt.Sprintf("SELECT team, parent FROM teams FINAL LIMIT %d", maxTeamTree))
-	if err != nil {
-		return nil, fmt.Errorf("read the team tree for a teamLevel grouping: %w", err)
-	}
-	defer rq.Close(true)
-	tree := map[string]string{}
-	for rq.Rows.Next() {
-		var team, parent string
-		if err := rq.Rows.Scan(&team, &parent); err != nil {
-			return nil, fmt.Errorf("read the team tree: %w", err)
-		}
-		tree[team] = parent
-	}
-	if err := rq.Rows.Err(); err != nil {
-		return nil, fmt.Errorf("read the team tree: %w", err)
-	}
-	return tree, nil
 }

@@ -40,7 +40,7 @@ func (inst *Instance) queryForecast(ctx context.Context, pc backend.PluginContex
 	env := query.Env{From: q.TimeRange.From, To: to, Interval: q.Interval,
 		MaxDataPoints: q.MaxDataPoints, MaxRows: inst.settings.MaxRows}
 	if fq.NeedsTeamTree() {
-		if env.TeamParents, err = inst.teamTree(ctx, st, pc); err != nil {
+		if env.TeamParents, err = st.TeamTree(ctx, attributionFor(ctx, pc)); err != nil {
 			return inst.clickhouseError(ctx, err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/kpiflow/kpiflow/pkg/frames"
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
 	"github.com/kpiflow/kpiflow/pkg/schema"
 )
@@ -161,17 +162,17 @@ func (q *DORAQuery) Build(env Env) (*Built, error) {
 	b.shape = func(res *data.Frame) (data.Frames, error) {
 		switch format {
 		case FormatTimeSeries:
-			frames, err := longToMulti(res, names, "value", doraUnit(metric))
+			series, err := frames.LongToMulti(res, names, "value", doraUnit(metric))
 			if err == nil && metric == DeploymentFrequency {
 				// A day without deployments is a 0, not a gap.
-				frames = fillSeries(frames, p.TimeRange.From, p.TimeRange.To, p.Bucket, 0)
+				series = frames.FillSeries(series, p.TimeRange.From, p.TimeRange.To, p.Bucket, 0)
 			}
-			for _, f := range frames {
+			for _, f := range series {
 				if len(f.Fields) == 2 && f.Fields[1].Name == "value" {
 					f.Fields[1].Name = metric
 				}
 			}
-			return frames, err
+			return series, err
 		case FormatBand:
 			return data.Frames{doraBand(res, metric, float64(to-from))}, nil
 		}
@@ -185,14 +186,14 @@ func doraTable(res *data.Frame, metric string) *data.Frame {
 		if f.Name == "value" {
 			vals := make([]*float64, f.Len())
 			for i := range vals {
-				vals[i] = floatAt(f, i)
+				vals[i] = frames.FloatAt(f, i)
 			}
 			nf := data.NewField(metric, nil, vals)
 			nf.Config = &data.FieldConfig{Unit: doraUnit(metric)}
 			*f = *nf
 		}
 	}
-	asTable(res)
+	frames.AsTable(res)
 	return res
 }
 
@@ -209,7 +210,7 @@ func doraBand(res *data.Frame, metric string, rangeSeconds float64) *data.Frame 
 	bands := make([]string, 0)
 	if vf != nil {
 		for i := 0; i < vf.Len(); i++ {
-			bands = append(bands, Band(metric, floatAt(vf, i), rangeSeconds))
+			bands = append(bands, Band(metric, frames.FloatAt(vf, i), rangeSeconds))
 		}
 	}
 	t.Fields = append(t.Fields, data.NewField("band", nil, bands))

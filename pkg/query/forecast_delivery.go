@@ -9,6 +9,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/kpiflow/kpiflow/pkg/forecast"
+	"github.com/kpiflow/kpiflow/pkg/frames"
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
 	"github.com/kpiflow/kpiflow/pkg/schema"
 )
@@ -56,7 +57,7 @@ func readSummaries(res *data.Frame, withText bool) ([]taskSummary, error) {
 	}
 	cols := make([]*data.Field, len(names))
 	for i, n := range names {
-		f, err := column(res, n)
+		f, err := frames.Field(res, n)
 		if err != nil {
 			return nil, err
 		}
@@ -64,11 +65,11 @@ func readSummaries(res *data.Frame, withText bool) ([]taskSummary, error) {
 	}
 	out := make([]taskSummary, res.Rows())
 	for i := range out {
-		ts := taskSummary{id: stringAt(cols[0], i), created: timeAt(cols[1], i).Unix(),
-			started: timeAt(cols[2], i).Unix(), finished: timeAt(cols[3], i).Unix(),
-			category: stringAt(cols[4], i), team: stringAt(cols[5], i), project: stringAt(cols[6], i)}
+		ts := taskSummary{id: frames.StringAt(cols[0], i), created: frames.TimeAt(cols[1], i).Unix(),
+			started: frames.TimeAt(cols[2], i).Unix(), finished: frames.TimeAt(cols[3], i).Unix(),
+			category: frames.StringAt(cols[4], i), team: frames.StringAt(cols[5], i), project: frames.StringAt(cols[6], i)}
 		if withText {
-			ts.title, ts.state, ts.assignee = stringAt(cols[7], i), stringAt(cols[8], i), stringAt(cols[9], i)
+			ts.title, ts.state, ts.assignee = frames.StringAt(cols[7], i), frames.StringAt(cols[8], i), frames.StringAt(cols[9], i)
 		}
 		out[i] = ts
 	}
@@ -230,7 +231,7 @@ func (q *ForecastQuery) completionFrames(tasks []taskSummary, de deliveryEnv, no
 	keys, by := q.group(tasks)
 	o := de.opts
 	ps := o.Percentiles()
-	var frames data.Frames
+	var series data.Frames
 	var table struct {
 		group  []string
 		pct    []float64
@@ -263,11 +264,11 @@ func (q *ForecastQuery) completionFrames(tasks []taskSummary, de deliveryEnv, no
 			notices = append(notices, label+bt)
 		}
 		if numeric {
-			frames = append(frames, completionNumeric(q, key, res, de, due))
+			series = append(series, completionNumeric(q, key, res, de, due))
 			continue
 		}
 		if q.Format != FormatTable {
-			frames = append(frames, burnupFrame(q, key, d, res, de, ps))
+			series = append(series, burnupFrame(q, key, d, res, de, ps))
 		}
 		for _, p := range res.Percentiles {
 			table.group = append(table.group, key)
@@ -292,10 +293,10 @@ func (q *ForecastQuery) completionFrames(tasks []taskSummary, de deliveryEnv, no
 		fields = append(fields, data.NewField("percentile", nil, nonNil(table.pct)),
 			data.NewField("date", nil, nonNil(table.date)), daysField, data.NewField("within_horizon", nil, nonNil(table.within)))
 		dates := data.NewFrame("dates", fields...)
-		asTable(dates)
-		frames = append(frames, dates)
+		frames.AsTable(dates)
+		series = append(series, dates)
 	}
-	return frames, notices, nil
+	return series, notices, nil
 }
 
 func groupNote(q *ForecastQuery, key string) string {
@@ -423,7 +424,7 @@ func (q *ForecastQuery) howManyFrames(tasks []taskSummary, de deliveryEnv, notic
 	}
 	days := int((target-de.asOfDay)/day) + 1
 	keys, by := q.group(tasks)
-	var frames data.Frames
+	var series data.Frames
 	var group []string
 	var pct, items []float64
 	for _, key := range keys {
@@ -444,7 +445,7 @@ func (q *ForecastQuery) howManyFrames(tasks []taskSummary, de deliveryEnv, notic
 			fl := data.NewField("items_p"+formatLevel(p.Percentile), q.labels(key), []float64{float64(p.Items)})
 			fr := data.NewFrame(fl.Name, fl)
 			fr.Meta = &data.FrameMeta{Type: data.FrameTypeNumericMulti, TypeVersion: data.FrameTypeVersion{0, 1}}
-			frames = append(frames, fr)
+			series = append(series, fr)
 			continue
 		}
 		for _, p := range res.Percentiles {
@@ -466,10 +467,10 @@ func (q *ForecastQuery) howManyFrames(tasks []taskSummary, de deliveryEnv, notic
 		fields = append(fields, data.NewField("percentile", nil, nonNil(pct)), data.NewField("items", nil, nonNil(items)),
 			data.NewField("date", nil, dates))
 		fr := data.NewFrame("how_many", fields...)
-		asTable(fr)
-		frames = append(frames, fr)
+		frames.AsTable(fr)
+		series = append(series, fr)
 	}
-	return frames, notices, nil
+	return series, notices, nil
 }
 
 func (q *ForecastQuery) taskETAFrames(tasks []taskSummary, de deliveryEnv) (data.Frames, []string, error) {
@@ -543,7 +544,7 @@ func (q *ForecastQuery) taskETAFrames(tasks []taskSummary, de deliveryEnv) (data
 	}
 	fields = append(fields, data.NewField("basis", nil, nonNil(cols.basis)))
 	fr := data.NewFrame("task_eta", fields...)
-	asTable(fr)
+	frames.AsTable(fr)
 	notices := []string{fmt.Sprintf("Task ETAs for %d tasks in progress from the cycle times (first in_progress to first done) of %d tasks finished in the last %d days, each conditioned on the task's age: a task is forecast from the finished tasks that took longer than its age (basis). The P%% ETA is the order statistic that bounds a new task with P %% chance.",
 		n, len(finished), de.historyDays)}
 	if noBasis > 0 {

@@ -10,6 +10,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/kpiflow/kpiflow/pkg/forecast"
+	"github.com/kpiflow/kpiflow/pkg/frames"
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
 )
 
@@ -56,7 +57,7 @@ func (q *ForecastQuery) buildTrend(env Env) (*ForecastBuilt, error) {
 			return nil, nil, err
 		}
 		notices := append([]string(nil), built.Notices...)
-		var frames data.Frames
+		var outFrames data.Frames
 		var models struct {
 			series, model                 []string
 			alpha, beta, gamma, phi, aicc []*float64
@@ -83,10 +84,10 @@ func (q *ForecastQuery) buildTrend(env Env) (*ForecastBuilt, error) {
 				fl.Config = vf.Config
 				fr := data.NewFrame(vf.Name, fl)
 				fr.Meta = &data.FrameMeta{Type: data.FrameTypeNumericMulti, TypeVersion: data.FrameTypeVersion{0, 1}}
-				frames = append(frames, fr)
+				outFrames = append(outFrames, fr)
 				continue
 			}
-			frames = append(frames, trendFrame(vf, y, fit, fc, from, bucket))
+			outFrames = append(outFrames, trendFrame(vf, y, fit, fc, from, bucket))
 			models.series = append(models.series, name)
 			models.model = append(models.model, string(fit.Model))
 			models.season = append(models.season, float64(fit.Season))
@@ -108,10 +109,10 @@ func (q *ForecastQuery) buildTrend(env Env) (*ForecastBuilt, error) {
 				data.NewField("beta", nil, nonNil(models.beta)), data.NewField("gamma", nil, nonNil(models.gamma)),
 				data.NewField("phi", nil, nonNil(models.phi)), data.NewField("season", nil, nonNil(models.season)),
 				data.NewField("aicc", nil, nonNil(models.aicc)), data.NewField("mase", nil, nonNil(models.mase)))
-			asTable(mf)
-			frames = append(frames, mf)
+			frames.AsTable(mf)
+			outFrames = append(outFrames, mf)
 		}
-		return frames, notices, nil
+		return outFrames, notices, nil
 	}
 	return b, nil
 }
@@ -142,9 +143,9 @@ func grid(s *data.Frame, from, to, bucket int64) []float64 {
 		y[i] = math.NaN()
 	}
 	for i := 0; i < s.Rows(); i++ {
-		t := timeAt(s.Fields[0], i).Unix()
+		t := frames.TimeAt(s.Fields[0], i).Unix()
 		if k := (t - from) / bucket; t >= from && int(k) < n {
-			if v := floatAt(s.Fields[1], i); v != nil {
+			if v := frames.FloatAt(s.Fields[1], i); v != nil {
 				y[k] = *v
 			}
 		}

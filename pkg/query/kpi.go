@@ -11,6 +11,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/kpiflow/kpiflow/pkg/frames"
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
 	"github.com/kpiflow/kpiflow/pkg/schema"
 )
@@ -294,9 +295,9 @@ func (q *KPIQuery) Build(env Env) (*Built, error) {
 	b.shape = func(res *data.Frame) (data.Frames, error) {
 		if format == FormatTable {
 			names["v"] = q.Aggregation
-			return data.Frames{renameTable(res, names)}, nil
+			return data.Frames{frames.RenameTable(res, names)}, nil
 		}
-		return longToMulti(res, names, "v", "")
+		return frames.LongToMulti(res, names, "v", "")
 	}
 	return b, nil
 }

@@ -48,25 +48,3 @@ func TestThroughputFillsZeroDays(t *testing.T) {
 	}
 	require.Equal(t, []float64{0, 2, 0, 5}, got)
 }
-
-func TestLongToMultiSplitsSeries(t *testing.T) {
-	res := data.NewFrame("",
-		data.NewField("time", nil, []time.Time{day0(0), day0(0), day0(1)}),
-		data.NewField("metric", nil, []string{"m", "m", "m"}),
-		data.NewField("label_0", nil, []string{"eu", "us", "eu"}),
-		data.NewField("v", nil, []float64{1, 2, 3}),
-	)
-	frames, err := longToMulti(res, map[string]string{"label_0": "region"}, "v", "")
-	require.NoError(t, err)
-	require.Len(t, frames, 2)
-	require.Equal(t, data.FrameTypeTimeSeriesMulti, frames[0].Meta.Type)
-	require.Equal(t, "m", frames[0].Fields[1].Name)
-	require.Equal(t, data.Labels{"region": "eu"}, frames[0].Fields[1].Labels)
-	require.Equal(t, 2, frames[0].Rows())
-	require.Equal(t, data.Labels{"region": "us"}, frames[1].Fields[1].Labels)
-
-	filled := fillSeries(frames, day0(0).Unix(), day0(3).Unix(), 86400, 0)
-	require.Equal(t, 3, filled[1].Rows(), "us gets 0 on the days it had none")
-	v, _ := filled[1].Fields[1].ConcreteAt(2)
-	require.Equal(t, 0.0, v)
-}

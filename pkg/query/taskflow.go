@@ -8,6 +8,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/kpiflow/kpiflow/pkg/frames"
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
 	"github.com/kpiflow/kpiflow/pkg/schema"
 )
@@ -158,7 +159,7 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 			OrderBy:      []plan.Order{{Column: "state_category"}, {Column: "state"}}, Limit: limit}
 		b.Notices = []string{"Work in progress: current tasks in todo and in_progress per state (tasks_current FINAL)."}
 		b.shape = func(res *data.Frame) (data.Frames, error) {
-			asTable(res)
+			frames.AsTable(res)
 			return data.Frames{res}, nil
 		}
 	case ViewThroughput:
@@ -220,7 +221,7 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 			OrderBy: []plan.Order{{Column: "ts", Desc: true}, {Column: "task_id"}}, Limit: limit}
 		b.Notices = []string{"Tasks: the latest state of every task in scope (tasks_current FINAL), most recently changed first."}
 		b.shape = func(res *data.Frame) (data.Frames, error) {
-			asTable(res)
+			frames.AsTable(res)
 			return data.Frames{res}, nil
 		}
 	}
@@ -231,15 +232,15 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 // [first, last]: a task counts from the day of its first event, in the
 // category of its latest event up to that day's end.
 func cfdFrame(res *data.Frame, first, last int64) (data.Frames, error) {
-	tf, err := column(res, "time")
+	tf, err := frames.Field(res, "time")
 	if err != nil {
 		return nil, err
 	}
-	idf, err := column(res, "task_id")
+	idf, err := frames.Field(res, "task_id")
 	if err != nil {
 		return nil, err
 	}
-	cf, err := column(res, "category")
+	cf, err := frames.Field(res, "category")
 	if err != nil {
 		return nil, err
 	}
@@ -249,8 +250,8 @@ func cfdFrame(res *data.Frame, first, last int64) (data.Frames, error) {
 	}
 	byTask := map[string][]change{}
 	for i := 0; i < res.Rows(); i++ {
-		id := stringAt(idf, i)
-		byTask[id] = append(byTask[id], change{timeAt(tf, i).Unix(), stringAt(cf, i)})
+		id := frames.StringAt(idf, i)
+		byTask[id] = append(byTask[id], change{frames.TimeAt(tf, i).Unix(), frames.StringAt(cf, i)})
 	}
 	n := int((last-first)/day) + 1
 	cats := schema.StateCategories()
@@ -288,20 +289,20 @@ func cfdFrame(res *data.Frame, first, last int64) (data.Frames, error) {
 // throughputFrame fills the days without completions with 0 (ClickHouse
 // 18.16 has no WITH FILL).
 func throughputFrame(res *data.Frame, first, last int64) (data.Frames, error) {
-	tf, err := column(res, "time")
+	tf, err := frames.Field(res, "time")
 	if err != nil {
 		return nil, err
 	}
-	cf, err := column(res, "throughput")
+	cf, err := frames.Field(res, "throughput")
 	if err != nil {
 		return nil, err
 	}
 	n := int((last-first)/day) + 1
 	counts := make([]float64, n)
 	for i := 0; i < res.Rows(); i++ {
-		d := (timeAt(tf, i).Unix() - first) / day
+		d := (frames.TimeAt(tf, i).Unix() - first) / day
 		if d >= 0 && int(d) < n {
-			if v := floatAt(cf, i); v != nil {
+			if v := frames.FloatAt(cf, i); v != nil {
 				counts[d] = *v
 			}
 		}
@@ -320,20 +321,20 @@ func cycleTimeFrame(res *data.Frame, ps []float64) (data.Frames, error) {
 	vals := make([]*float64, len(ps))
 	var tasks float64
 	if res.Rows() > 0 {
-		if tf, err := column(res, "tasks"); err == nil {
-			if v := floatAt(tf, 0); v != nil {
+		if tf, err := frames.Field(res, "tasks"); err == nil {
+			if v := frames.FloatAt(tf, 0); v != nil {
 				tasks = *v
 			}
 		}
 	}
 	for i, p := range ps {
 		names[i] = percentileName(p)
-		qf, err := column(res, fmt.Sprintf("q%d", i+1))
+		qf, err := frames.Field(res, fmt.Sprintf("q%d", i+1))
 		if err != nil {
 			return nil, err
 		}
 		if res.Rows() > 0 && tasks > 0 {
-			vals[i] = floatAt(qf, 0)
+			vals[i] = frames.FloatAt(qf, 0)
 		}
 	}
 	counts := make([]float64, len(ps))
@@ -343,20 +344,20 @@ func cycleTimeFrame(res *data.Frame, ps []float64) (data.Frames, error) {
 	vf := data.NewField("cycle_time", nil, vals)
 	vf.Config = &data.FieldConfig{Unit: "s"}
 	f := data.NewFrame("cycle_time", data.NewField("percentile", nil, names), vf, data.NewField("tasks", nil, counts))
-	asTable(f)
+	frames.AsTable(f)
 	return data.Frames{f}, nil
 }
 
 func agingFrame(res *data.Frame, asOf int64) (data.Frames, error) {
 	rename := map[string]string{"cur_title": "title", "cur_team": "team", "cur_project": "project",
 		"cur_state": "state", "cur_assignee": "assignee"}
-	sf, err := column(res, "started")
+	sf, err := frames.Field(res, "started")
 	if err != nil {
 		return nil, err
 	}
 	ages := make([]float64, res.Rows())
 	for i := range ages {
-		ages[i] = float64(asOf - timeAt(sf, i).Unix())
+		ages[i] = float64(asOf - frames.TimeAt(sf, i).Unix())
 	}
 	for _, f := range res.Fields {
 		if n, ok := rename[f.Name]; ok {
@@ -366,6 +367,6 @@ func agingFrame(res *data.Frame, asOf int64) (data.Frames, error) {
 	af := data.NewField("age", nil, ages)
 	af.Config = &data.FieldConfig{Unit: "s"}
 	res.Fields = append(res.Fields, af)
-	asTable(res)
+	frames.AsTable(res)
 	return data.Frames{res}, nil
 }

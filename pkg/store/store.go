@@ -21,6 +21,7 @@ import (
 type Store struct {
 	conn     driver.Conn
 	settings settings.Settings
+	logger   Logger
 
 	mu      sync.Mutex
 	dialect *dialect.Dialect
@@ -31,18 +32,38 @@ type Store struct {
 	orphans map[string]string
 }
 
+// Logger takes what the store cannot report to a caller (a KILL QUERY that
+// failed); the SDK's log.Logger is one.
+type Logger interface {
+	Warn(msg string, args ...any)
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Warn(string, ...any) {}
+
+// Option changes how Open sets the store up.
+type Option func(*Store)
+
+// WithLogger sends the store's warnings to l (by default they are dropped).
+func WithLogger(l Logger) Option { return func(s *Store) { s.logger = l } }
+
 // Open creates the pool. It does not connect: the first call that needs the
 // server does, so an unreachable server surfaces as a classified error there.
-func Open(ctx context.Context, s settings.Settings) (*Store, error) {
-	opts, err := Options(s)
+func Open(ctx context.Context, s settings.Settings, opts ...Option) (*Store, error) {
+	chOpts, err := Options(s)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := clickhouse.Open(opts)
+	conn, err := clickhouse.Open(chOpts)
 	if err != nil {
 		return nil, fmt.Errorf("open ClickHouse connection pool for %s: %w", s.Addr(), err)
 	}
-	return &Store{conn: conn, settings: s}, nil
+	st := &Store{conn: conn, settings: s, logger: nopLogger{}}
+	for _, o := range opts {
+		o(st)
+	}
+	return st, nil
 }
 
 // Options turns settings into clickhouse-go options.

@@ -1,4 +1,4 @@
-package plugin
+package frames_test
 
 import (
 	"testing"
@@ -6,7 +6,33 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kpiflow/kpiflow/pkg/frames"
 )
+
+func day0(d int) time.Time { return time.Unix(1_790_000_000/86400*86400+int64(d)*86400, 0).UTC() }
+
+func TestLongToMultiSplitsSeries(t *testing.T) {
+	res := data.NewFrame("",
+		data.NewField("time", nil, []time.Time{day0(0), day0(0), day0(1)}),
+		data.NewField("metric", nil, []string{"m", "m", "m"}),
+		data.NewField("label_0", nil, []string{"eu", "us", "eu"}),
+		data.NewField("v", nil, []float64{1, 2, 3}),
+	)
+	series, err := frames.LongToMulti(res, map[string]string{"label_0": "region"}, "v", "")
+	require.NoError(t, err)
+	require.Len(t, series, 2)
+	require.Equal(t, data.FrameTypeTimeSeriesMulti, series[0].Meta.Type)
+	require.Equal(t, "m", series[0].Fields[1].Name)
+	require.Equal(t, data.Labels{"region": "eu"}, series[0].Fields[1].Labels)
+	require.Equal(t, 2, series[0].Rows())
+	require.Equal(t, data.Labels{"region": "us"}, series[1].Fields[1].Labels)
+
+	filled := frames.FillSeries(series, day0(0).Unix(), day0(3).Unix(), 86400, 0)
+	require.Equal(t, 3, filled[1].Rows(), "us gets 0 on the days it had none")
+	v, _ := filled[1].Fields[1].ConcreteAt(2)
+	require.Equal(t, 0.0, v)
+}
 
 func TestTimeSeries(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
@@ -18,7 +44,7 @@ func TestTimeSeries(t *testing.T) {
 			data.NewField("team", nil, []string{"a", "a", "b", "b"}),
 			data.NewField("value", nil, []float64{2, 1, 10, 20}))
 		f.Meta = &data.FrameMeta{ExecutedQueryString: "SELECT"}
-		w, err := timeSeries(f, 100)
+		w, err := frames.TimeSeriesWide(f, 100)
 		require.NoError(t, err)
 		require.Equal(t, data.FrameTypeTimeSeriesWide, w.Meta.Type)
 		require.Equal(t, "SELECT", w.Meta.ExecutedQueryString)
@@ -34,7 +60,7 @@ func TestTimeSeries(t *testing.T) {
 			data.NewField("time", nil, []time.Time{at(60), at(0)}),
 			data.NewField("value", nil, []*float64{nil, new(float64)}))
 		f.Meta = &data.FrameMeta{}
-		w, err := timeSeries(f, 100)
+		w, err := frames.TimeSeriesWide(f, 100)
 		require.NoError(t, err)
 		require.Equal(t, data.FrameTypeTimeSeriesWide, w.Meta.Type)
 		require.Equal(t, at(0), w.Fields[0].At(0))
@@ -45,7 +71,7 @@ func TestTimeSeries(t *testing.T) {
 	t.Run("no time column", func(t *testing.T) {
 		f := data.NewFrame("", data.NewField("team", nil, []string{"a"}))
 		f.Meta = &data.FrameMeta{}
-		_, err := timeSeries(f, 100)
+		_, err := frames.TimeSeriesWide(f, 100)
 		require.ErrorContains(t, err, "team (string)")
 	})
 
@@ -59,7 +85,7 @@ func TestTimeSeries(t *testing.T) {
 		}
 		f := data.NewFrame("", data.NewField("time", nil, times), data.NewField("team", nil, teams), data.NewField("v", nil, values))
 		f.Meta = &data.FrameMeta{}
-		_, err := timeSeries(f, 1) // 20 cells allowed
+		_, err := frames.TimeSeriesWide(f, 1) // 20 cells allowed
 		require.ErrorContains(t, err, "format: timeseries")
 	})
 }
