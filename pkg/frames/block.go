@@ -30,6 +30,11 @@ type blockTracker struct {
 }
 
 func newBlockTracker(rows driver.Rows) (blockTracker, error) {
+	// A wrapper of the driver's rows (store.Rows, which notes whether they
+	// were read to the end) says what it wraps; the blocks are the driver's.
+	if w, ok := rows.(interface{ Unwrap() driver.Rows }); ok {
+		rows = w.Unwrap()
+	}
 	v := reflect.ValueOf(rows)
 	for v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
 		if f, ok := v.Elem().Type().FieldByName("block"); ok && f.Type == reflect.TypeFor[*chproto.Block]() {

@@ -363,25 +363,13 @@ func ChooseKPISource(p plan.Plan, c plan.Catalog) (plan.Plan, string) {
 		// crash between an insert and its views leaves it short until a
 		// repair, so the note says what it rests on instead of claiming it.
 		note := fmt.Sprintf("Reading %s: its %s buckets fit the %s interval and the aligned time range. It holds the same counts as kpi_samples, in fewer rows, as long as ledger/verify finds no rollup mismatch (POST admin/repair rebuilds one).",
-			cand.Source, humanSeconds(t.ResolutionS), humanSeconds(p.Bucket))
+			cand.Source, schema.Span(t.ResolutionS), schema.Span(p.Bucket))
 		if p.Aggregations[0].Func == plan.FuncQuantile {
 			note += " Percentiles from rollups are t-digest estimates (approximate)."
 		}
 		return cand, note
 	}
-	return p, fmt.Sprintf("Reading kpi_samples: no rollup fits the %s interval.", humanSeconds(p.Bucket))
-}
-
-func humanSeconds(s int64) string {
-	switch {
-	case s%86400 == 0:
-		return fmt.Sprintf("%dd", s/86400)
-	case s%3600 == 0:
-		return fmt.Sprintf("%dh", s/3600)
-	case s%60 == 0:
-		return fmt.Sprintf("%dm", s/60)
-	}
-	return fmt.Sprintf("%ds", s)
+	return p, fmt.Sprintf("Reading kpi_samples: no rollup fits the %s interval.", schema.Span(p.Bucket))
 }
 
 // teamRemap maps every team of the tree whose ancestor at depth level (the

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kpiflow/kpiflow/pkg/jsonstrict"
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // Query types handled by this package.
@@ -259,7 +260,7 @@ func bucketSeconds(explicit time.Duration, env Env, minimum int64) (s int64, not
 		s = niceSeconds(span / MaxBuckets)
 		notice = fmt.Sprintf("The interval %s was widened to %s: the time range would hold %d buckets at %s, "+
 			"more than the %d a series may have. Narrow the time range to see %s buckets.",
-			humanSeconds(asked), humanSeconds(s), span/asked, humanSeconds(asked), MaxBuckets, humanSeconds(asked))
+			schema.Span(asked), schema.Span(s), span/asked, schema.Span(asked), MaxBuckets, schema.Span(asked))
 	}
 	return s, notice
 }

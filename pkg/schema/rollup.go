@@ -76,16 +76,19 @@ func RollupResolutions() []int { return []int{60, 3600, 86400} }
 
 // RollupName is the name of the rollup of a resolution: kpi_rollup_1m,
 // kpi_rollup_1h, kpi_rollup_1d.
-func RollupName(seconds int) string {
+func RollupName(seconds int) string { return "kpi_rollup_" + Span(int64(seconds)) }
+
+// Span writes a width in seconds in its largest whole unit: 1d, 2h, 5m, 30s.
+func Span(seconds int64) string {
 	switch {
 	case seconds%86400 == 0:
-		return fmt.Sprintf("kpi_rollup_%dd", seconds/86400)
+		return fmt.Sprintf("%dd", seconds/86400)
 	case seconds%3600 == 0:
-		return fmt.Sprintf("kpi_rollup_%dh", seconds/3600)
+		return fmt.Sprintf("%dh", seconds/3600)
 	case seconds%60 == 0:
-		return fmt.Sprintf("kpi_rollup_%dm", seconds/60)
+		return fmt.Sprintf("%dm", seconds/60)
 	}
-	return fmt.Sprintf("kpi_rollup_%ds", seconds)
+	return fmt.Sprintf("%ds", seconds)
 }
 
 // Call is the state's function call with its parameters, with suffix added

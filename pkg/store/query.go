@@ -94,6 +94,9 @@ type Rows struct {
 	cancel    context.CancelFunc
 }
 
+// Unwrap is the driver's rows (pkg/frames reads their native blocks).
+func (r *Rows) Unwrap() driver.Rows { return r.Rows }
+
 // Next advances to the next row, noting when the result has been read to
 // its end.
 func (r *Rows) Next() bool {
