@@ -69,6 +69,10 @@ func TestAdminRoutes(t *testing.T) {
 		{"unreachable server, schema", unreachable, "Admin", http.MethodGet, "/admin/schema", http.StatusServiceUnavailable,
 			"could not read the schema"},
 		{"wrong method", unreachable, "Admin", http.MethodGet, "/admin/migrate", http.StatusMethodNotAllowed, "GET /admin/migrate: use POST"},
+		{"editor may not repair", unreachable, "Editor", http.MethodPost, "/admin/repair", http.StatusForbidden,
+			"POST /admin/repair needs the Grafana role Admin"},
+		{"repair with GET", unreachable, "Admin", http.MethodGet, "/admin/repair", http.StatusMethodNotAllowed, "use POST"},
+		{"repair, settings error", misconfigured, "Admin", http.MethodPost, "/admin/repair", http.StatusBadRequest, "jsonData.port"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
