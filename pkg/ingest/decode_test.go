@@ -14,7 +14,7 @@ func decodeString(t *testing.T, stream, contentType, body string, lim Limits) (*
 	t.Helper()
 	b, err := Decode(strings.NewReader(body), stream, contentType, lim)
 	if err == nil {
-		require.NoError(t, b.Validate(lim, time.Now()), "Decode returned a batch that fails Validate")
+		require.NoError(t, b.revalidate(lim, time.Now()), "Decode returned a batch that fails revalidate")
 	}
 	return b, err
 }

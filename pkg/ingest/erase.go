@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/kpiflow/kpiflow/pkg/ledger"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // EraseResult is the answer to an erasure.
@@ -21,11 +22,26 @@ type EraseResult struct {
 	Tombstone string `json:"tombstone"`
 }
 
-// The tables holding the personal field Erase erases.
-const (
-	erasedEvents  = "task_events"
-	erasedCurrent = "tasks_current"
-)
+// erasable is what Erase rewrites: the stream with a personal field (the
+// tasks' assignee), that column, its table and the tables views copy it to.
+func erasable() (stream, column string, tables []string) {
+	for _, s := range schema.Streams() {
+		for _, f := range s.Fields() {
+			if f.Kind != schema.FieldPersonal {
+				continue
+			}
+			tables = []string{s.Table.Name}
+			for _, t := range schema.Tables() {
+				if _, ok := t.Column(f.Name); ok && t.Source == s.Table.Name {
+					tables = append(tables, t.Name)
+				}
+			}
+			return s.Name, f.Name, tables
+		}
+	}
+	// The schema has one personal column; without it there is nothing to erase.
+	panic("ingest: the schema has no personal column")
+}
 
 // Erase removes one person (an assignee, as stored) from task_events and
 // tasks_current and records the erasure in the tasks ledger.
@@ -33,9 +49,10 @@ const (
 // # Notes
 //
 // It holds the tasks stream's lock and lease throughout, so no batch is
-// written in between, by this process or another. The erasure link is appended first, then the rows are rewritten
-// with ALTER TABLE ... UPDATE mutations (which 18.16 has) and Erase waits for
-// them. If the mutations fail, the link stays and the rows keep the name;
+// written in between, by this process or another. The erasure link is
+// appended first, then the rows are rewritten with ALTER TABLE ... UPDATE
+// mutations (store.ReplaceValue: on the replicated local tables ON CLUSTER
+// in cluster mode) and Erase waits for them. If the mutations fail, the link stays and the rows keep the name;
 // verification still passes, and erasing again finishes the job. Events that
 // arrive later with the same name are new data and are stored.
 func (w *Writer) Erase(ctx context.Context, assignee, actor string) (EraseResult, error) {
@@ -50,16 +67,16 @@ func (w *Writer) Erase(ctx context.Context, assignee, actor string) (EraseResult
 	case ledger.IsReserved(assignee):
 		return EraseResult{}, &InputError{Field: "assignee", Message: "this value is already a tombstone of an earlier erasure"}
 	}
-	const stream = "tasks"
+	stream, column, tables := erasable()
 	lease, release, err := w.exclusive(ctx, stream)
 	if err != nil {
 		return EraseResult{}, err
 	}
 	defer release()
 
-	var rows uint64
-	if err := w.st.Conn().QueryRow(ctx, "SELECT count() FROM task_events WHERE assignee = ?", assignee).Scan(&rows); err != nil {
-		return EraseResult{}, w.classify("count the rows to erase in task_events", err)
+	rows, err := w.st.CountValue(ctx, tables[0], column, assignee)
+	if err != nil {
+		return EraseResult{}, w.classify("count the rows to erase in "+tables[0], err)
 	}
 	head, err := w.head(ctx, stream)
 	if err != nil {
@@ -75,13 +92,8 @@ func (w *Writer) Erase(ctx context.Context, assignee, actor string) (EraseResult
 		return EraseResult{}, err
 	}
 	tomb := ledger.Tombstone(link.Seq)
-	for _, t := range []string{erasedEvents, erasedCurrent} {
-		if err := w.st.Conn().Exec(ctx, fmt.Sprintf("ALTER TABLE %s UPDATE assignee = ? WHERE assignee = ?", t), tomb, assignee); err != nil {
-			return EraseResult{}, w.classify("erase the assignee from "+t, err)
-		}
-	}
-	if err := w.st.WaitMutations(ctx, erasedEvents, erasedCurrent); err != nil {
-		return EraseResult{}, w.classify("erase the assignee", err)
+	if err := w.st.ReplaceValue(ctx, column, assignee, tomb, tables...); err != nil {
+		return EraseResult{}, w.classify("erase the "+column, err)
 	}
 	return EraseResult{SubjectSHA256: link.ContentSHA256, Rows: rows, LedgerSeq: link.Seq, LedgerHash: link.Hash, Tombstone: tomb}, nil
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // fuzzDecode decodes data and holds Decode to its contract: no panic, and
-// either a batch whose every row passes Validate or one of the typed errors.
+// either a batch whose every row passes revalidate or one of the typed errors.
 func fuzzDecode(t *testing.T, stream, contentType string, data []byte) {
 	lim := Limits{MaxRows: 50, MaxLabels: 4, MaxListItems: 4, MaxTextLen: 40, MaxDimLen: 16, MaxBodyBytes: 1 << 16, MaxErrors: 10}
 	b, err := Decode(strings.NewReader(string(data)), stream, contentType, lim)
@@ -28,7 +28,7 @@ func fuzzDecode(t *testing.T, stream, contentType string, data []byte) {
 		}
 		return
 	}
-	if err := b.Validate(lim, time.Now()); err != nil {
+	if err := b.revalidate(lim, time.Now()); err != nil {
 		t.Fatalf("accepted a row that fails validation: %v", err)
 	}
 	seen := map[string]bool{}

@@ -4,12 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/ClickHouse/clickhouse-go/v2/ext"
-	chcol "github.com/ClickHouse/clickhouse-go/v2/lib/column"
 
 	"github.com/kpiflow/kpiflow/pkg/ledger"
 	"github.com/kpiflow/kpiflow/pkg/store"
@@ -70,6 +65,7 @@ const (
 	verifyPageLinks  = 1000    // links read per query
 	verifyChunkRows  = 200_000 // rows recomputed per query (32 bytes each held)
 	verifyChunkLinks = 500     // batch_ids per query
+	maxUnledgered    = 10      // unledgered batch_ids listed per stream
 )
 
 // Verify recomputes the ledger chain of one or all streams from the stored
@@ -175,32 +171,15 @@ func (w *Writer) checkRollups(ctx context.Context, sch *streamDef, req VerifyReq
 // scan runs in ClickHouse (one column, grouped there), restricted to the
 // window by ingested_at.
 func (w *Writer) unledgered(ctx context.Context, sch *streamDef, req VerifyRequest) ([]UnledgeredBatch, error) {
-	where := []string{"batch_id NOT IN (SELECT batch_id FROM ingest_ledger WHERE stream = ?)"}
-	args := []any{sch.stream}
-	if !req.From.IsZero() {
-		where = append(where, "ingested_at >= toDateTime(?)")
-		args = append(args, req.From.Unix())
-	}
-	if !req.To.IsZero() {
-		where = append(where, "ingested_at <= toDateTime(?)")
-		args = append(args, req.To.Unix())
-	}
-	rows, err := w.st.Conn().Query(ctx, fmt.Sprintf(
-		"SELECT batch_id, count() FROM %s WHERE %s GROUP BY batch_id ORDER BY batch_id LIMIT 10",
-		sch.table, strings.Join(where, " AND ")), args...)
+	found, err := w.st.UnledgeredBatches(ctx, sch.table, sch.stream, req.From, req.To, maxUnledgered)
 	if err != nil {
 		return nil, w.classify("look for rows of "+sch.table+" outside the ledger", err)
 	}
-	defer rows.Close()
 	var out []UnledgeredBatch
-	for rows.Next() {
-		var u UnledgeredBatch
-		if err := rows.Scan(&u.BatchID, &u.Rows); err != nil {
-			return nil, fmt.Errorf("read an unledgered batch: %w", err)
-		}
-		out = append(out, u)
+	for _, b := range found {
+		out = append(out, UnledgeredBatch{BatchID: b.BatchID, Rows: b.Rows})
 	}
-	return out, w.classify("look for rows of "+sch.table+" outside the ledger", rows.Err())
+	return out, nil
 }
 
 func inWindow(t time.Time, req VerifyRequest) bool {
@@ -210,48 +189,27 @@ func inWindow(t time.Time, req VerifyRequest) bool {
 // erasures maps the seq of each erasure link of stream to its subject hash.
 // Erasures are rare (one link per data-protection request).
 func (w *Writer) erasures(ctx context.Context, stream string) (map[uint64][]byte, error) {
-	rows, err := w.st.Conn().Query(ctx,
-		"SELECT seq, content_sha256 FROM ingest_ledger WHERE stream = ? AND kind = 'erasure'", stream)
+	links, err := w.st.LedgerErasures(ctx, stream)
 	if err != nil {
 		return nil, w.classify("read the erasure links of the "+stream+" ledger", err)
 	}
-	defer rows.Close()
-	out := make(map[uint64][]byte)
-	for rows.Next() {
-		var seq uint64
-		var h string
-		if err := rows.Scan(&seq, &h); err != nil {
-			return nil, fmt.Errorf("read an erasure link: %w", err)
-		}
-		b, err := hex.DecodeString(h)
+	out := make(map[uint64][]byte, len(links))
+	for _, l := range links {
+		b, err := hex.DecodeString(l.ContentSHA256)
 		if err != nil || len(b) != 32 {
 			// A mangled subject hash resolves no tombstone; the link's own hash
 			// check reports the change.
 			continue
 		}
-		out[seq] = b
+		out[l.Seq] = b
 	}
-	return out, w.classify("read the erasure links of the "+stream+" ledger", rows.Err())
+	return out, nil
 }
 
 // links reads the next page of stream's links after seq.
 func (w *Writer) links(ctx context.Context, stream string, after uint64) ([]ledger.Link, error) {
-	rows, err := w.st.Conn().Query(ctx, fmt.Sprintf(
-		"SELECT seq, toString(kind), batch_id, row_count, content_sha256, prev_hash, hash, received_at, actor "+
-			"FROM ingest_ledger WHERE stream = ? AND seq > ? ORDER BY seq LIMIT %d", verifyPageLinks), stream, after)
+	out, err := w.st.LedgerLinks(ctx, stream, after, verifyPageLinks)
 	if err != nil {
-		return nil, w.classify("read the "+stream+" ledger", err)
-	}
-	defer rows.Close()
-	var out []ledger.Link
-	for rows.Next() {
-		l := ledger.Link{Stream: stream}
-		if err := rows.Scan(&l.Seq, &l.Kind, &l.BatchID, &l.RowCount, &l.ContentSHA256, &l.PrevHash, &l.Hash, &l.ReceivedAt, &l.Actor); err != nil {
-			return nil, fmt.Errorf("read a %s ledger link: %w", stream, err)
-		}
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, w.classify("read the "+stream+" ledger", err)
 	}
 	return out, nil
@@ -307,15 +265,7 @@ func (w *Writer) hashStoredRows(ctx context.Context, sch *streamDef, chunk []led
 	}
 	cols := sch.insertColumns()
 	cols = cols[:len(cols)-1] // without batch_id, read first instead
-	tbl, err := ext.NewTable("_links", ext.Column("batch_id", chcol.Type("String")))
-	if err != nil {
-		return nil, nil, fmt.Errorf("prepare the ledger check: %w", err)
-	}
-	if _, err := tbl.Block().Columns[0].Append(ids); err != nil {
-		return nil, nil, fmt.Errorf("prepare the ledger check: %w", err)
-	}
-	query := fmt.Sprintf("SELECT batch_id, %s FROM %s WHERE batch_id IN (SELECT batch_id FROM _links)", strings.Join(cols, ", "), sch.table)
-	rows, err := w.st.Conn().Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(tbl)), query)
+	rows, err := w.st.BatchRows(ctx, sch.table, cols, ids)
 	if err != nil {
 		return nil, nil, w.classify("read the rows of "+sch.table+" to verify the ledger", err)
 	}

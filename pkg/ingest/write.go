@@ -13,11 +13,10 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/ClickHouse/clickhouse-go/v2/ext"
-	chcol "github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/kpiflow/kpiflow/pkg/ledger"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 	"github.com/kpiflow/kpiflow/pkg/store"
 )
 
@@ -344,31 +343,19 @@ func (w *Writer) classify(doing string, err error) error {
 
 // head is the stream's last link (the zero Link for an empty stream).
 func (w *Writer) head(ctx context.Context, stream string) (ledger.Link, error) {
-	var seq uint64
-	var hash string
-	err := w.st.Conn().QueryRow(ctx,
-		"SELECT max(seq), argMax(hash, seq) FROM ingest_ledger WHERE stream = ?", stream).Scan(&seq, &hash)
+	l, err := w.st.LedgerHead(ctx, stream)
 	if err != nil {
 		return ledger.Link{}, w.classify("read the head of the "+stream+" ledger", err)
 	}
-	return ledger.Link{Stream: stream, Seq: seq, Hash: hash}, nil
+	return l, nil
 }
 
 func (w *Writer) findLink(ctx context.Context, stream, batchID string) (ledger.Link, bool, error) {
-	rows, err := w.st.Conn().Query(ctx,
-		"SELECT seq, hash, row_count FROM ingest_ledger WHERE stream = ? AND batch_id = ? LIMIT 1", stream, batchID)
+	l, found, err := w.st.LedgerLink(ctx, stream, batchID)
 	if err != nil {
-		return ledger.Link{}, false, w.classify("look up the Idempotency-Key in the ledger", err)
+		return l, false, w.classify("look up the Idempotency-Key in the ledger", err)
 	}
-	defer rows.Close()
-	l := ledger.Link{Stream: stream, BatchID: batchID}
-	if !rows.Next() {
-		return l, false, w.classify("look up the Idempotency-Key in the ledger", rows.Err())
-	}
-	if err := rows.Scan(&l.Seq, &l.Hash, &l.RowCount); err != nil {
-		return l, false, fmt.Errorf("read a ledger link: %w", err)
-	}
-	return l, true, nil
+	return l, found, nil
 }
 
 // Row states after the duplicate check.
@@ -392,7 +379,7 @@ func (w *Writer) duplicates(ctx context.Context, b *Batch, batchID string) ([]ui
 	n := b.Len()
 	state := make([]uint8, n)
 	seen := make(map[string]struct{}, n)
-	ids := b.cols[sch.col("event_id")].str
+	ids := b.cols[sch.col(schema.ColEventID)].str
 	dups := 0
 	for i, id := range ids {
 		if _, ok := seen[id]; ok {
@@ -405,47 +392,16 @@ func (w *Writer) duplicates(ctx context.Context, b *Batch, batchID string) ([]ui
 	if n == 0 {
 		return state, dups, nil
 	}
-	tbl, err := ext.NewTable("_batch", ext.Column("event_id", chcol.Type("String")))
-	if err != nil {
-		return nil, 0, fmt.Errorf("prepare the duplicate check: %w", err)
-	}
-	var where []string
-	var args []any
+	q := store.EventLookup{Table: sch.table, EventIDs: ids, KeyColumns: sch.keyCols}
 	if sch.timeCol != "" {
-		where = append(where, fmt.Sprintf("%s >= toDateTime(?) AND %s <= toDateTime(?)", sch.timeCol, sch.timeCol))
-		args = append(args, b.minTime, b.maxTime)
+		q.TimeColumn, q.From, q.To = sch.timeCol, b.minTime, b.maxTime
 	}
-	block := tbl.Block()
 	for _, k := range sch.keyCols {
-		if err := block.AddColumn(k, chcol.Type("String")); err != nil {
-			return nil, 0, fmt.Errorf("prepare the duplicate check: %w", err)
-		}
-		where = append(where, fmt.Sprintf("%s IN (SELECT %s FROM _batch)", k, k))
+		q.KeyValues = append(q.KeyValues, b.cols[sch.col(k)].str)
 	}
-	if _, err := block.Columns[0].Append(ids); err != nil {
-		return nil, 0, fmt.Errorf("prepare the duplicate check: %w", err)
-	}
-	for i, k := range sch.keyCols {
-		if _, err := block.Columns[i+1].Append(b.cols[sch.col(k)].str); err != nil {
-			return nil, 0, fmt.Errorf("prepare the duplicate check: %w", err)
-		}
-	}
-	where = append(where, "event_id IN (SELECT event_id FROM _batch)")
-	query := fmt.Sprintf("SELECT event_id, batch_id FROM %s WHERE %s", sch.table, strings.Join(where, " AND "))
-	rows, err := w.st.Conn().Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(tbl)), query, args...)
-	if err != nil {
-		return nil, 0, w.classify("check the batch for event_ids already stored in "+sch.table, err)
-	}
-	defer rows.Close()
 	stored := make(map[string]bool)
-	for rows.Next() {
-		var id, bid string
-		if err := rows.Scan(&id, &bid); err != nil {
-			return nil, 0, fmt.Errorf("read a stored event_id: %w", err)
-		}
-		stored[id] = stored[id] || bid == batchID
-	}
-	if err := rows.Err(); err != nil {
+	err := w.st.StoredEvents(ctx, q, func(id, bid string) { stored[id] = stored[id] || bid == batchID })
+	if err != nil {
 		return nil, 0, w.classify("check the batch for event_ids already stored in "+sch.table, err)
 	}
 	if len(stored) > 0 {
@@ -488,11 +444,7 @@ func (w *Writer) insertRows(ctx context.Context, b *Batch, batchID string) error
 }
 
 func (w *Writer) appendLink(ctx context.Context, l ledger.Link) error {
-	cols := []string{"stream", "seq", "kind", "batch_id", "row_count", "content_sha256", "prev_hash", "hash", "received_at", "actor"}
-	err := w.st.InsertBatch(ctx, "ingest_ledger", cols, func(batch driver.Batch) error {
-		return batch.Append(l.Stream, l.Seq, l.Kind, l.BatchID, l.RowCount, l.ContentSHA256, l.PrevHash, l.Hash, l.ReceivedAt, l.Actor)
-	})
-	if err != nil {
+	if err := w.st.AppendLink(ctx, l); err != nil {
 		return w.classify(fmt.Sprintf("append link %d to the %s ledger", l.Seq, l.Stream), err)
 	}
 	return nil

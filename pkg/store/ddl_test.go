@@ -283,14 +283,16 @@ func FuzzTTLMatches(f *testing.F) {
 func TestRetentionStatements(t *testing.T) {
 	r := RetentionRule{Table: "kpi_samples", Column: "ts", Days: 30}
 	tests := []struct {
-		cluster               string
-		ttl, drop, deleteRows string
+		cluster                       string
+		update, ttl, drop, deleteRows string
 	}{
 		{"",
+			"ALTER TABLE `kpiflow`.`task_events` UPDATE `assignee` = ? WHERE `assignee` = ?",
 			"ALTER TABLE `kpiflow`.`kpi_samples` MODIFY TTL ts + INTERVAL 30 DAY",
 			"ALTER TABLE `kpiflow`.`kpi_samples` DROP PARTITION 202401",
 			"ALTER TABLE `kpiflow`.`kpi_samples` DELETE WHERE `ts` < toDateTime(1700000000)"},
 		{"prod",
+			"ALTER TABLE `kpiflow`.`task_events_local` ON CLUSTER `prod` UPDATE `assignee` = ? WHERE `assignee` = ?",
 			"ALTER TABLE `kpiflow`.`kpi_samples_local` ON CLUSTER `prod` MODIFY TTL ts + INTERVAL 30 DAY",
 			"ALTER TABLE `kpiflow`.`kpi_samples_local` ON CLUSTER `prod` DROP PARTITION 202401",
 			"ALTER TABLE `kpiflow`.`kpi_samples_local` ON CLUSTER `prod` DELETE WHERE `ts` < toDateTime(1700000000)"},
@@ -299,6 +301,7 @@ func TestRetentionStatements(t *testing.T) {
 		g, err := newDDLGen(ch248, settings.Settings{Database: "kpiflow", Cluster: tt.cluster})
 		require.NoError(t, err)
 		require.Equal(t, tt.ttl, g.modifyTTL(r))
+		require.Equal(t, tt.update, g.updateValue("task_events", "assignee"), "erasure rewrites the tables holding the rows")
 		require.Equal(t, tt.drop, g.dropPartition(r.Table, "202401"))
 		require.Equal(t, tt.deleteRows, g.deleteBefore(r, 1700000000))
 	}

@@ -17,8 +17,8 @@ const module = "github.com/kpiflow/kpiflow/pkg"
 // listed (test helpers under internal/) are unconstrained.
 var layers = map[string]int{
 	"schema": 0, "jsonstrict": 0,
-	"settings": 1, "dialect": 1,
-	"store": 2, "query/plan": 2, "frames": 2, "ledger": 2, "forecast": 2, "demo": 2,
+	"settings": 1, "dialect": 1, "ledger": 1, // store reads and writes the ledger's links
+	"store": 2, "query/plan": 2, "frames": 2, "forecast": 2, "demo": 2,
 	"ingest": 3, "query": 3, "optimizer": 3, "live": 3, "upkeep": 3,
 	"plugin": 4, "cmd/kpiflow": 4,
 	"": 5, // pkg/main.go

@@ -9,11 +9,10 @@ import (
 	"github.com/kpiflow/kpiflow/pkg/ledger"
 )
 
-// Validate re-checks every row of b against the rules Decode applies, from
+// revalidate re-checks every row of b against the rules Decode applies, from
 // the stored values rather than the JSON. Decode never returns a batch that
-// fails it; the fuzz tests hold it to that, and it documents the rules in
-// one place.
-func (b *Batch) Validate(limits Limits, now time.Time) error {
+// fails it: the decode and fuzz tests hold it to that.
+func (b *Batch) revalidate(limits Limits, now time.Time) error {
 	lim := limits.orDefault()
 	minT, maxT := MinTime(), now.Add(MaxFuture)
 	if len(b.rowHash) != b.n {
