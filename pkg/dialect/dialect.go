@@ -81,8 +81,15 @@ func ValidIdent(s string) bool { return identRe.MatchString(s) }
 // back quotes, so that no name can end the quoting early whatever it holds.
 // It is the one quoting rule for every identifier kpiflow writes.
 func Quote(s string) string {
-	return "`" + strings.NewReplacer("\\", "\\\\", "`", "\\`").Replace(s) + "`"
+	if !strings.ContainsAny(s, "\\`") {
+		return "`" + s + "`"
+	}
+	return "`" + identEscaper.Replace(s) + "`"
 }
+
+// identEscaper escapes what would end a back-quoted identifier early. Built
+// once: building a Replacer per call was a fifth of planning a query.
+var identEscaper = strings.NewReplacer("\\", "\\\\", "`", "\\`")
 
 // Bucket returns an expression for the start of the seconds-wide bucket that
 // holds the DateTime expression expr, as a DateTime:

@@ -16,8 +16,7 @@ import (
 // fresh *proto.Block and steps through it row by row, but keeps it in an
 // unexported field ("block") of its rows type; no public API hands it out.
 // The field is found once per result by name and type with reflect, and
-// read with one pointer load per row. Rows wrapped in a struct that embeds
-// driver.Rows are unwrapped.
+// read with one pointer load per row.
 //
 // # Notes
 //
@@ -36,17 +35,10 @@ func newBlockTracker(rows driver.Rows) (blockTracker, error) {
 		rows = w.Unwrap()
 	}
 	v := reflect.ValueOf(rows)
-	for v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
+	if v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
 		if f, ok := v.Elem().Type().FieldByName("block"); ok && f.Type == reflect.TypeFor[*chproto.Block]() {
 			return blockTracker{rows: v.UnsafePointer(), off: f.Offset}, nil
 		}
-		// A wrapper that embeds the driver's rows (store.Rows adds the query's
-		// id and kill-on-close) steps them with its own Next: look inside.
-		inner, ok := v.Elem().Type().FieldByName("Rows")
-		if !ok || !inner.Anonymous || inner.Type != reflect.TypeFor[driver.Rows]() {
-			break
-		}
-		v = v.Elem().FieldByIndex(inner.Index).Elem()
 	}
 	return blockTracker{}, fmt.Errorf("read query result: the ClickHouse driver's rows (%T) do not expose their native blocks "+
 		"(pkg/frames reads clickhouse-go v2.50's layout)", rows)

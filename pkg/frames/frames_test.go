@@ -136,13 +136,14 @@ type otherRows struct{ driver.Rows }
 
 func (otherRows) ColumnTypes() []driver.ColumnType { return nil }
 
-// wrappedRows embeds the driver's rows, as store.Rows does.
+// wrappedRows wraps the driver's rows and says so, as store.Rows does.
 type wrappedRows struct {
 	driver.Rows
 	next int
 }
 
-func (w *wrappedRows) Next() bool { w.next++; return w.Rows.Next() }
+func (w *wrappedRows) Next() bool          { w.next++; return w.Rows.Next() }
+func (w *wrappedRows) Unwrap() driver.Rows { return w.Rows }
 
 func TestReadAllThroughAWrapper(t *testing.T) {
 	w := &wrappedRows{Rows: newFakeRows(t, 10, 4, nil)}

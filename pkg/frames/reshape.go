@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -107,6 +106,14 @@ func FloatAt(f *data.Field, i int) *float64 {
 // rules and SQL Expressions read. names maps a group column to its label
 // name; the "metric" column, when present, names the value field. unit is the
 // value's unit ("" for none).
+//
+// # Notes
+//
+// It works by column: each row's series is found once (from the group
+// columns' values, read without boxing), then each series' time and value
+// fields are allocated at their final length and gathered in one pass. A
+// series' values are []float64 unless it has a NULL, NaN or infinite value,
+// which become nulls in a []*float64 field, as before.
 func LongToMulti(res *data.Frame, names map[string]string, valueCol, unit string) (data.Frames, error) {
 	tf, err := Field(res, "time")
 	if err != nil {
@@ -122,53 +129,97 @@ func LongToMulti(res *data.Frame, names map[string]string, valueCol, unit string
 			groups = append(groups, f)
 		}
 	}
-	type series struct {
-		labels data.Labels
-		name   string
-		times  []time.Time
-		values []*float64
+	n := res.Rows()
+	times := timesOf(tf)
+	values, valid := floatsOf(vf)
+	cols := make([][]string, len(groups))
+	for g, f := range groups {
+		cols[g] = stringsOf(f)
 	}
-	byKey := map[string]*series{}
-	var keys []string
-	for i := 0; i < res.Rows(); i++ {
-		var sb strings.Builder
-		labels := data.Labels{}
+
+	// One pass to give each row its series; the key is the group values,
+	// each ended by a NUL byte, built in one reused buffer (a map lookup by
+	// string(key) does not allocate).
+	type series struct {
+		key          string
+		first, count int
+		nulls        bool
+	}
+	var list []series
+	index := map[string]int32{}
+	of := make([]int32, n)
+	var key []byte
+	for i := 0; i < n; i++ {
+		key = key[:0]
+		for _, c := range cols {
+			key = append(append(key, c[i]...), 0)
+		}
+		id, ok := index[string(key)]
+		if !ok {
+			id = int32(len(list))
+			index[string(key)] = id
+			list = append(list, series{key: string(key), first: i})
+		}
+		of[i] = id
+		list[id].count++
+		if !valid[i] {
+			list[id].nulls = true
+		}
+	}
+
+	// Fields at their final length, then one gathering pass.
+	order := make([]int, len(list))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return list[order[a]].key < list[order[b]].key })
+	tvals := make([][]time.Time, len(list))
+	vvals := make([][]float64, len(list))
+	vnull := make([][]*float64, len(list))
+	frames := make(data.Frames, len(list))
+	for rank, id := range order {
+		s := list[id]
 		name := valueCol
-		for _, g := range groups {
-			v := StringAt(g, i)
-			sb.WriteString(v)
-			sb.WriteByte(0)
-			if g.Name == "metric" {
+		labels := data.Labels{}
+		for g, f := range groups {
+			v := cols[g][s.first]
+			if f.Name == "metric" {
 				name = v
 				continue
 			}
-			n := names[g.Name]
-			if n == "" {
-				n = g.Name
+			label := names[f.Name]
+			if label == "" {
+				label = f.Name
 			}
-			labels[n] = v
+			labels[label] = v
 		}
-		k := sb.String()
-		s := byKey[k]
-		if s == nil {
-			s = &series{labels: labels, name: name}
-			byKey[k] = s
-			keys = append(keys, k)
+		tfield, tv := newFieldOf[time.Time]("time", data.FieldTypeTime, s.count)
+		tvals[id] = tv
+		var vfield *data.Field
+		if s.nulls {
+			vfield, vnull[id] = newFieldOf[*float64](name, data.FieldTypeNullableFloat64, s.count)
+		} else {
+			vfield, vvals[id] = newFieldOf[float64](name, data.FieldTypeFloat64, s.count)
 		}
-		s.times = append(s.times, TimeAt(tf, i))
-		s.values = append(s.values, FloatAt(vf, i))
-	}
-	sort.Strings(keys)
-	frames := make(data.Frames, 0, len(keys))
-	for _, k := range keys {
-		s := byKey[k]
-		val := data.NewField(s.name, s.labels, s.values)
+		vfield.Labels = labels
 		if unit != "" {
-			val.Config = &data.FieldConfig{Unit: unit}
+			vfield.Config = &data.FieldConfig{Unit: unit}
 		}
-		f := data.NewFrame(s.name, data.NewField("time", nil, s.times), val)
+		f := data.NewFrame(name, tfield, vfield)
 		f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesMulti, TypeVersion: data.FrameTypeVersion{0, 1}}
-		frames = append(frames, f)
+		frames[rank] = f
+	}
+	at := make([]int, len(list))
+	for i, id := range of {
+		k := at[id]
+		at[id]++
+		tvals[id][k] = times[i]
+		switch {
+		case vvals[id] != nil:
+			vvals[id][k] = values[i]
+		case valid[i]:
+			vnull[id][k] = &values[i]
+		}
 	}
 	if len(frames) == 0 {
 		// An empty result is still a (series-less) time series response.
@@ -177,6 +228,76 @@ func LongToMulti(res *data.Frame, names map[string]string, valueCol, unit string
 		frames = append(frames, f)
 	}
 	return frames, nil
+}
+
+// newFieldOf makes a field of n values of type ft and returns it with its
+// values as a []T to fill.
+func newFieldOf[T any](name string, ft data.FieldType, n int) (*data.Field, []T) {
+	f := data.NewFieldFromFieldType(ft, n)
+	f.Name = name
+	s, _ := fieldSlice[T](f) // ft is T's field type: the view always exists
+	return f, s
+}
+
+// timesOf reads a time column in UTC (NULL as the zero time), as TimeAt does
+// per cell, without boxing each value.
+func timesOf(f *data.Field) []time.Time {
+	out := make([]time.Time, f.Len())
+	switch f.Type() {
+	case data.FieldTypeTime:
+		src, _ := fieldSlice[time.Time](f)
+		for i, t := range src {
+			out[i] = t.UTC()
+		}
+	default:
+		for i := range out {
+			out[i] = TimeAt(f, i)
+		}
+	}
+	return out
+}
+
+// stringsOf reads a group column as strings, as StringAt does per cell: a
+// []string field is used as it is.
+func stringsOf(f *data.Field) []string {
+	if f.Type() == data.FieldTypeString {
+		s, _ := fieldSlice[string](f)
+		return s
+	}
+	out := make([]string, f.Len())
+	for i := range out {
+		out[i] = StringAt(f, i)
+	}
+	return out
+}
+
+// floatsOf reads a numeric column as float64 values and whether each is a
+// number (not NULL, NaN or infinite), as FloatAt does per cell; Float64
+// columns, the usual aggregate, without boxing.
+func floatsOf(f *data.Field) ([]float64, []bool) {
+	n := f.Len()
+	values, valid := make([]float64, n), make([]bool, n)
+	switch f.Type() {
+	case data.FieldTypeFloat64:
+		src, _ := fieldSlice[float64](f)
+		for i, x := range src {
+			values[i], valid[i] = x, !math.IsNaN(x) && !math.IsInf(x, 0)
+		}
+	case data.FieldTypeNullableFloat64:
+		src, _ := fieldSlice[*float64](f)
+		for i, p := range src {
+			if p != nil {
+				values[i], valid[i] = *p, !math.IsNaN(*p) && !math.IsInf(*p, 0)
+			}
+		}
+	default:
+		for i := range values {
+			if p := FloatAt(f, i); p != nil {
+				values[i], valid[i] = *p, true
+			}
+		}
+	}
+	return values, valid
 }
 
 // RenameTable returns the long result with group columns renamed to what a

@@ -1,6 +1,7 @@
 package frames_test
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -33,6 +34,69 @@ func TestLongToMultiSplitsSeries(t *testing.T) {
 	v, _ := filled[1].Fields[1].ConcreteAt(2)
 	require.Equal(t, 0.0, v)
 }
+
+func TestLongToMultiByColumn(t *testing.T) {
+	berlin := time.FixedZone("CET", 3600)
+	nan := math.NaN()
+	one := 1.0
+	t.Run("series gathered in row order, sorted by their group values", func(t *testing.T) {
+		res := data.NewFrame("",
+			data.NewField("time", nil, []time.Time{day0(0).In(berlin), day0(0), day0(1), day0(1), day0(2)}),
+			data.NewField("metric", nil, []string{"b", "a", "b", "a", "b"}),
+			data.NewField("service", nil, []*string{pointer("x"), pointer("x"), pointer("x"), nil, pointer("x")}),
+			data.NewField("v", nil, []float64{1, 2, 3, 4, 5}),
+		)
+		series, err := frames.LongToMulti(res, nil, "v", "ms")
+		require.NoError(t, err)
+		require.Len(t, series, 3)
+		// Keys: "a\0\0" (NULL service) < "a\0x\0" < "b\0x\0".
+		require.Equal(t, []string{"a", "a", "b"}, []string{series[0].Name, series[1].Name, series[2].Name})
+		require.Equal(t, data.Labels{"service": ""}, series[0].Fields[1].Labels)
+		require.Equal(t, data.Labels{"service": "x"}, series[2].Fields[1].Labels)
+		require.Equal(t, "ms", series[2].Fields[1].Config.Unit)
+		b := series[2]
+		require.Equal(t, data.FieldTypeFloat64, b.Fields[1].Type(), "no NULL or NaN: a non-nullable field")
+		require.Equal(t, []any{1.0, 3.0, 5.0}, []any{b.Fields[1].At(0), b.Fields[1].At(1), b.Fields[1].At(2)})
+		require.Equal(t, day0(0), b.Fields[0].At(0), "times in UTC")
+		require.Equal(t, time.UTC, b.Fields[0].At(0).(time.Time).Location())
+		require.Equal(t, day0(2), b.Fields[0].At(2))
+	})
+	t.Run("NULL, NaN and infinite values make that series nullable", func(t *testing.T) {
+		res := data.NewFrame("",
+			data.NewField("time", nil, []time.Time{day0(0), day0(0), day0(1), day0(1)}),
+			data.NewField("team", nil, []string{"a", "b", "a", "b"}),
+			data.NewField("v", nil, []*float64{&one, &nan, nil, &one}),
+		)
+		series, err := frames.LongToMulti(res, map[string]string{"team": "owner"}, "v", "")
+		require.NoError(t, err)
+		require.Len(t, series, 2)
+		require.Equal(t, "v", series[0].Fields[1].Name)
+		require.Equal(t, data.Labels{"owner": "a"}, series[0].Fields[1].Labels)
+		require.Equal(t, data.FieldTypeNullableFloat64, series[0].Fields[1].Type())
+		require.Equal(t, &one, series[0].Fields[1].At(0))
+		require.Nil(t, series[0].Fields[1].At(1))
+		require.Nil(t, series[1].Fields[1].At(0), "NaN becomes null")
+		require.Equal(t, &one, series[1].Fields[1].At(1))
+	})
+	t.Run("counts (UInt64) become float64", func(t *testing.T) {
+		res := data.NewFrame("",
+			data.NewField("time", nil, []time.Time{day0(0)}),
+			data.NewField("n", nil, []uint64{7}),
+		)
+		series, err := frames.LongToMulti(res, nil, "n", "")
+		require.NoError(t, err)
+		require.Equal(t, 7.0, series[0].Fields[1].At(0))
+	})
+	t.Run("no rows", func(t *testing.T) {
+		res := data.NewFrame("", data.NewField("time", nil, []time.Time{}), data.NewField("v", nil, []float64{}))
+		series, err := frames.LongToMulti(res, nil, "v", "")
+		require.NoError(t, err)
+		require.Len(t, series, 1)
+		require.Equal(t, 0, series[0].Rows())
+	})
+}
+
+func pointer[T any](v T) *T { return &v }
 
 func TestTimeSeries(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
