@@ -12,6 +12,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 
 	"github.com/kpiflow/kpiflow/pkg/ingest"
+	"github.com/kpiflow/kpiflow/pkg/live"
 	"github.com/kpiflow/kpiflow/pkg/query"
 	"github.com/kpiflow/kpiflow/pkg/settings"
 	"github.com/kpiflow/kpiflow/pkg/store"
@@ -39,6 +40,10 @@ type Instance struct {
 	// pipeline plans builder queries: the rewrite chain between a query's
 	// plan and its SQL (query_builder.go).
 	pipeline query.Pipeline
+	// uid is the data source's uid (live channels are ds/<uid>/live/...).
+	uid string
+	// hub holds the live channels (stream.go); ingest wakes it.
+	hub *live.Hub
 }
 
 var (
@@ -51,7 +56,7 @@ var (
 // NewInstance is the SDK's instance factory: it parses the settings and opens
 // the pool (without connecting).
 func NewInstance(ctx context.Context, ds backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
-	inst := &Instance{logger: backend.Logger.With("datasource", ds.UID), upkeep: upkeep.New(),
+	inst := &Instance{logger: backend.Logger.With("datasource", ds.UID), upkeep: upkeep.New(), uid: ds.UID,
 		pipeline: query.Pipeline{Rewriters: []query.Rewriter{query.RollupRewriter()}}}
 	s, err := settings.Parse(ds.JSONData, ds.DecryptedSecureJSONData)
 	if err != nil {
@@ -63,7 +68,8 @@ func NewInstance(ctx context.Context, ds backend.DataSourceInstanceSettings) (in
 			inst.settingsErr = err
 		} else {
 			inst.store = st
-			inst.ingest = ingest.NewWriter(st, ingest.NopNotifier{})
+			inst.hub = live.NewHub(liveSource{inst}, live.DefaultConfig(), inst.logger)
+			inst.ingest = ingest.NewWriter(st, inst.hub)
 		}
 	}
 	inst.queries = newQueryMux(inst)
@@ -78,6 +84,9 @@ func NewInstance(ctx context.Context, ds backend.DataSourceInstanceSettings) (in
 // Dispose closes the pool; the SDK calls it when the settings change.
 func (inst *Instance) Dispose() {
 	inst.upkeep.Stop()
+	if inst.hub != nil {
+		inst.hub.Close()
+	}
 	if inst.store == nil {
 		return
 	}

@@ -68,15 +68,32 @@ func (inst *Instance) queryBuilder(ctx context.Context, pc backend.PluginContext
 	}); r != nil {
 		return *r
 	}
+	var stream *query.LiveStream
+	var channel string
+	notices := prepared.Notices
+	if parsed.Base().Live {
+		// Before the snapshot: see startLive.
+		var notice string
+		if stream, channel, notice = inst.startLive(ctx, pc, queryType, prepared); notice != "" {
+			notices = append(notices, notice)
+		}
+	}
 	res, executed, readNotices, errResp := inst.readPlan(ctx, st, pc, queryType+" query", prepared.SQL, prepared.Args)
 	if errResp != nil {
 		return *errResp
 	}
-	out, err := prepared.Shape(res)
+	shape := prepared.Shape
+	if stream != nil {
+		shape = stream.Answer
+	}
+	out, err := shape(res)
 	if err != nil {
 		return backend.ErrorResponseWithErrorSource(backend.PluginError(fmt.Errorf("shape the %s result: %w", queryType, err)))
 	}
-	stampFrames(out, q.RefID, executed, prepared.Notices, readNotices)
+	stampFrames(out, q.RefID, executed, notices, readNotices)
+	if channel != "" && len(out) > 0 {
+		out[0].Meta.Channel = channel
+	}
 	return backend.DataResponse{Frames: out}
 }
 

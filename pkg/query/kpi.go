@@ -299,6 +299,18 @@ func (q *KPIQuery) Build(env Env) (*Built, error) {
 		}
 		return frames.LongToMulti(res, names, "v", "")
 	}
+	b.live = func(final plan.Plan) *LiveStream {
+		return kpiLive(final, format, func(res *data.Frame) (data.Frames, error) {
+			if format == FormatTable {
+				return b.shape(res)
+			}
+			f, err := frames.StreamingLabels(res, names, "v", q.Aggregation)
+			if err != nil {
+				return nil, err
+			}
+			return data.Frames{f}, nil
+		})
+	}
 	return b, nil
 }
 

@@ -50,8 +50,8 @@ type Common struct {
 	RefID     string `json:"refId"`
 	QueryType string `json:"queryType"`
 	Hide      bool   `json:"hide"`
-	// Live asks for a streaming frame (Meta.Channel); accepted and validated
-	// here, streaming itself comes with the live issue.
+	// Live asks for a streaming answer: kpi and taskflow queries get a first
+	// frame whose Meta.Channel Grafana subscribes to (Prepared.Live, pkg/live).
 	Live bool `json:"live"`
 }
 

@@ -86,7 +86,10 @@ type Prepared struct {
 	SQL     string
 	Args    []any
 	Notices []string
-	shape   func(res *data.Frame) (data.Frames, error)
+	// Live is how the query streams when it asks to (kpi, taskflow); nil
+	// for query types without live streams.
+	Live  *LiveStream
+	shape func(res *data.Frame) (data.Frames, error)
 }
 
 // Shape turns the result, read as one long frame whose fields are named
@@ -118,6 +121,9 @@ func (pl Pipeline) Prepare(ctx context.Context, q Query, env Env) (*Prepared, er
 		return nil, err
 	}
 	prep.shape = built.shape
+	if built.live != nil {
+		prep.Live = built.live(prep.Plan)
+	}
 	return prep, nil
 }
 

@@ -15,4 +15,7 @@ type Built struct {
 	// approximations, definitions applied).
 	Notices []string
 	shape   func(res *data.Frame) (data.Frames, error)
+	// live makes the query's LiveStream from its final plan (nil for query
+	// types that do not stream).
+	live func(final plan.Plan) *LiveStream
 }

@@ -225,6 +225,8 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 			return data.Frames{res}, nil
 		}
 	}
+	scope := q.scope()
+	b.live = func(plan.Plan) *LiveStream { return taskflowLive(scope, b.shape) }
 	return b, nil
 }
 
