@@ -1,4 +1,4 @@
-import { DataSourceInstanceSettings } from '@grafana/data';
+import { createDataFrame, DataSourceInstanceSettings } from '@grafana/data';
 
 import { KpiflowJsonData } from '../types/config';
 import { SqlQuery } from '../types/query';
@@ -26,6 +26,15 @@ function makeDs() {
 }
 
 describe('DataSource', () => {
+  it('keeps every event of a live taskflow channel, and buffers other live frames as Grafana does', () => {
+    const ds = makeDs();
+    const request = { maxDataPoints: 300, rangeRaw: { from: 'now-1h', to: 'now' }, range: { from: 0, to: 3600_000 } };
+    const opts = (name: string) =>
+      ds.streamOptionsProvider(request as unknown as Parameters<typeof ds.streamOptionsProvider>[0], createDataFrame({ name, fields: [] }));
+    expect(opts('events')).toMatchObject({ maxLength: 100_000, maxDelta: Infinity, action: 'append' });
+    expect(opts('')).toMatchObject({ maxLength: 300, maxDelta: 3600_000, action: 'append' });
+  });
+
   it('lists resource values and keeps only strings', async () => {
     const ds = makeDs();
     jest.spyOn(ds, 'getResource').mockResolvedValue(['a', 1, 'b']);

@@ -10,6 +10,7 @@ import {
 import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 
 import { KpiflowJsonData } from '../types/config';
+import { liveBuffer } from '../types/live';
 import { BUILTIN_DIMENSIONS, defaultQueries, Filter, KpiflowQuery, normalizeQuery } from '../types/query';
 import { KpiflowVariableQuery } from '../types/variables';
 import { toKpiAdhocFilters, toSqlAdhocFilters } from './adhoc';
@@ -30,6 +31,8 @@ export class DataSource extends DataSourceWithBackend<KpiflowQuery, KpiflowJsonD
   constructor(instanceSettings: DataSourceInstanceSettings<KpiflowJsonData>) {
     super(instanceSettings);
     this.variables = new KpiflowVariableSupport(this);
+    const standard = this.streamOptionsProvider;
+    this.streamOptionsProvider = (request, frame) => liveBuffer(frame, standard(request, frame));
   }
 
   getDefaultQuery(_app: CoreApp): Partial<KpiflowQuery> {

@@ -1,5 +1,7 @@
 import { DataFrame, Field, FieldType } from '@grafana/data';
 
+import { LIVE_EVENTS_FRAME } from '../../types/live';
+
 /**
  * Pure transforms from the backend's taskflow frames to render models. No React, no theme.
  *
@@ -51,13 +53,13 @@ export interface TasksModel {
   ageField?: Field;
 }
 
-const fieldByName = (frame: DataFrame, ...names: string[]): Field | undefined =>
+export const fieldByName = (frame: DataFrame, ...names: string[]): Field | undefined =>
   frame.fields.find((f) => names.includes(f.name.toLowerCase()));
 
 const timeField = (frame: DataFrame) =>
   frame.fields.find((f) => f.type === FieldType.time) ?? fieldByName(frame, 'time', 'ts');
 
-const toMillis = (v: unknown): number => {
+export const toMillis = (v: unknown): number => {
   if (typeof v === 'number') {
     return v;
   }
@@ -72,10 +74,13 @@ const toMillis = (v: unknown): number => {
 };
 
 const toNumber = (v: unknown): number => (typeof v === 'number' ? v : v === null || v === undefined ? NaN : Number(v));
-const toText = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
+export const toText = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 
-export const isTasksFrame = (frame: DataFrame) => Boolean(fieldByName(frame, 'task_id'));
-export const isCfdFrame = (frame: DataFrame) => !isTasksFrame(frame) && Boolean(timeField(frame));
+/** The frame a live taskflow query streams new task events into (see live.ts). */
+export const isEventsFrame = (frame: DataFrame) => frame.name === LIVE_EVENTS_FRAME;
+export const isTasksFrame = (frame: DataFrame) => !isEventsFrame(frame) && Boolean(fieldByName(frame, 'task_id'));
+export const isCfdFrame = (frame: DataFrame) =>
+  !isEventsFrame(frame) && !isTasksFrame(frame) && Boolean(timeField(frame));
 
 /** Stack order: categories done → in_progress → todo from the bottom; other states bottom-up in reverse field order. */
 function stackOrder(fields: Field[]): Field[] {
