@@ -161,7 +161,9 @@ func TestIntegrationLiveThroughPluginProtocol(t *testing.T) {
 	res := e.ingestTasks("", task{ID: "L-1", Project: "live", State: "Backlog", Category: "todo", TS: now.Add(-48 * time.Hour)})
 	require.Equal(t, 200, res.Status, string(res.Body))
 
-	tasksQuery := func() map[string]any { return map[string]any{"view": "tasks", "projects": []string{"live"}, "live": true} }
+	tasksQuery := func() map[string]any {
+		return map[string]any{"view": "tasks", "projects": []string{"live"}, "live": true}
+	}
 	r := e.queryLive(nil, "taskflow", tasksQuery(), now.Add(-7*24*time.Hour), now)
 	require.Len(t, r.Frames, 2, "the events frame, then the view")
 	events, view := r.Frames[0], r.Frames[1]
@@ -358,5 +360,3 @@ func ignoreEOF(err error) error {
 	}
 	return err
 }
-
-
