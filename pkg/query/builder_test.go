@@ -149,7 +149,7 @@ func TestSQLOfEachView(t *testing.T) {
 			`{"view":"cycle_time","percentiles":[50,99.9]}`, `{"view":"aging"}`, `{"view":"tasks"}`},
 	}
 	want := map[string]string{
-		`{"metric":"deployment_frequency","groupBy":["team"]}`:                                 "uniqExact(intDiv(toUInt32(`finished_at`), 86400)) AS `value` FROM `deployments` FINAL",
+		`{"metric":"deployment_frequency","groupBy":["team"]}`:                                 "uniqExact(toDateTime(intDiv(toUInt32(`finished_at`), 86400) * 86400)) AS `value` FROM `deployments` FINAL",
 		`{"metric":"lead_time","format":"table"}`:                                              "groupArrayIf((toInt64(toUInt32(`finished_at`)) - toInt64(toUInt32(assumeNotNull(`first_commit_at`))))",
 		`{"metric":"change_failure_rate","groupBy":["service","environment"],"format":"band"}`: "countIf(`deployment_id` IN (SELECT `caused_by_deployment` FROM `incidents` FINAL)) / count()",
 		`{"metric":"time_to_restore","environment":"staging"}`:                                 "FROM `incidents` FINAL",

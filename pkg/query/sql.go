@@ -264,7 +264,7 @@ func (w *sqlWriter) aggregation(p *plan.Plan, t plan.Table, a plan.Aggregation) 
 		arr := call("groupArray", "", x)
 		return fmt.Sprintf("if(length(%[1]s) = 0, nan, (toFloat64(arrayElement(arraySort(%[1]s), intDiv(length(%[1]s) + 1, 2))) + toFloat64(arrayElement(arraySort(%[1]s), intDiv(length(%[1]s), 2) + 1))) / 2)", arr), nil
 	case plan.FuncUniqDays:
-		return call("uniqExact", "", "intDiv(toUInt32("+q(a.Column)+"), 86400)"), nil
+		return call("uniqExact", "", dialect.Bucket(q(a.Column), 86400)), nil
 	case plan.FuncFraction:
 		parts := make([]string, len(a.Where))
 		for i, f := range a.Where {
