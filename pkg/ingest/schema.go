@@ -106,13 +106,7 @@ func schemaFor(stream string) (*streamDef, bool) {
 }
 
 // Streams lists the ingest streams, as in POST ingest/{stream}.
-func Streams() []string {
-	var names []string
-	for _, s := range schemas() {
-		names = append(names, s.stream)
-	}
-	return names
-}
+func Streams() []string { return schema.StreamNames() }
 
 // TableFor returns the table a stream writes to.
 func TableFor(stream string) (string, bool) {

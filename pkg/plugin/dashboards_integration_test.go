@@ -23,6 +23,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kpiflow/kpiflow/pkg/demo"
+	kpiframes "github.com/kpiflow/kpiflow/pkg/frames"
 )
 
 // TestIntegrationBundledDashboards loads every provisioned dashboard
@@ -613,18 +614,6 @@ func isString(f *data.Field) bool {
 	return f.Type() == data.FieldTypeString || f.Type() == data.FieldTypeNullableString
 }
 
-func stringAt(f *data.Field, i int) string {
-	switch v := f.At(i).(type) {
-	case string:
-		return v
-	case *string:
-		if v != nil {
-			return *v
-		}
-	}
-	return ""
-}
-
 // displayValue is one value a stat, gauge or bar gauge shows: its title and
 // the field it comes from.
 type displayValue struct {
@@ -682,7 +671,7 @@ func fieldDisplayValues(t *testing.T, o *reduceOptions, frames data.Frames) []di
 					switch {
 					case other == field:
 					case isString(other):
-						if s := stringAt(other, i); s != "" {
+						if s := kpiframes.StringAt(other, i); s != "" {
 							parts = append(parts, s)
 						}
 					case other.Type().Numeric():
@@ -1081,7 +1070,7 @@ func alertable(t *testing.T, refID string, frames data.Frames) (r struct{ series
 		for i := 0; i < f.Rows(); i++ {
 			var labels []string
 			for _, s := range strs {
-				labels = append(labels, s.Name+"="+stringAt(s, i))
+				labels = append(labels, s.Name+"="+kpiframes.StringAt(s, i))
 			}
 			key := strings.Join(labels, ",")
 			require.False(t, seen[key], "%s: two rows with labels {%s}", refID, key)

@@ -97,7 +97,7 @@ func (s *Store) ApplyRetention(ctx context.Context, now time.Time) ([]RetentionA
 	if err != nil {
 		return nil, err
 	}
-	engines, err := s.engines(ctx)
+	engines, err := s.tables(ctx, "engine_full", "list tables for retention")
 	if err != nil {
 		return nil, err
 	}
@@ -143,27 +143,6 @@ func retentionCutoff(now time.Time, r RetentionRule) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("retention of %s: cutoff %s is not before now (%s)", r.Table, cutoff, now)
 	}
 	return cutoff, nil
-}
-
-// engines maps each table of the database to its engine_full text.
-func (s *Store) engines(ctx context.Context) (map[string]string, error) {
-	rows, err := s.conn.Query(ctx, "SELECT name, engine_full FROM system.tables WHERE database = ?", s.settings.Database)
-	if err != nil {
-		return nil, Classify(s.settings, fmt.Errorf("list tables for retention: %w", err))
-	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var name, engine string
-		if err := rows.Scan(&name, &engine); err != nil {
-			return nil, fmt.Errorf("list tables for retention: %w", err)
-		}
-		out[name] = engine
-	}
-	if err := rows.Err(); err != nil {
-		return nil, Classify(s.settings, fmt.Errorf("list tables for retention: %w", err))
-	}
-	return out, nil
 }
 
 func (s *Store) syncTTL(ctx context.Context, g ddlGen, r RetentionRule, engineFull string) ([]RetentionAction, error) {

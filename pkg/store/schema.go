@@ -141,21 +141,28 @@ func missingObjects(rec migrationRecords, existing map[string]string) string {
 
 // tableNames maps each table in the database to its engine.
 func (s *Store) tableNames(ctx context.Context) (map[string]string, error) {
-	rows, err := s.conn.Query(ctx, "SELECT name, engine FROM system.tables WHERE database = ?", s.settings.Database)
+	return s.tables(ctx, "engine", "list tables")
+}
+
+// tables maps each table in the database to one column of system.tables
+// (engine, or engine_full for retention's TTL check); doing names the read
+// in errors.
+func (s *Store) tables(ctx context.Context, column, doing string) (map[string]string, error) {
+	rows, err := s.conn.Query(ctx, "SELECT name, "+column+" FROM system.tables WHERE database = ?", s.settings.Database)
 	if err != nil {
-		return nil, Classify(s.settings, fmt.Errorf("list tables: %w", err))
+		return nil, Classify(s.settings, fmt.Errorf("%s: %w", doing, err))
 	}
 	defer rows.Close()
 	out := map[string]string{}
 	for rows.Next() {
-		var name, engine string
-		if err := rows.Scan(&name, &engine); err != nil {
-			return nil, fmt.Errorf("list tables: %w", err)
+		var name, value string
+		if err := rows.Scan(&name, &value); err != nil {
+			return nil, fmt.Errorf("%s: %w", doing, err)
 		}
-		out[name] = engine
+		out[name] = value
 	}
 	if err := rows.Err(); err != nil {
-		return nil, Classify(s.settings, fmt.Errorf("list tables: %w", err))
+		return nil, Classify(s.settings, fmt.Errorf("%s: %w", doing, err))
 	}
 	return out, nil
 }
