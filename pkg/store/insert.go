@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/kpiflow/kpiflow/pkg/dialect"
@@ -26,6 +27,13 @@ import (
 // without one, but Exec of INSERT ... VALUES hangs there. Table and columns
 // must come from schema.Tables(); anything else is refused before reaching the
 // server. Nothing is written when appendRows fails (the batch is aborted).
+//
+// In cluster mode the insert goes through the Distributed table
+// synchronously (insert_distributed_sync): it returns once every shard's
+// rows are in one of that shard's replicas, so they are readable at once (the
+// duplicate check and the ledger head depend on it), and it fails, writing
+// nothing anywhere, when a whole shard is down, instead of queueing rows on
+// the connected node where no query sees them.
 func (s *Store) InsertBatch(ctx context.Context, table string, columns []string, appendRows func(batch driver.Batch) error) error {
 	t, ok := schema.Lookup(table)
 	if !ok {
@@ -45,6 +53,9 @@ func (s *Store) InsertBatch(ctx context.Context, table string, columns []string,
 		quoted[i] = dialect.Quote(c)
 	}
 	query := fmt.Sprintf("INSERT INTO %s.%s (%s)", dialect.Quote(s.settings.Database), dialect.Quote(table), strings.Join(quoted, ", "))
+	if s.settings.Cluster != "" {
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_distributed_sync": 1}))
+	}
 	batch, err := s.conn.PrepareBatch(ctx, query)
 	if err != nil {
 		return Classify(s.settings, fmt.Errorf("prepare insert into %s: %w", table, err))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/kpiflow/kpiflow/pkg/dialect"
@@ -99,11 +98,6 @@ func (s *Store) Migrate(ctx context.Context) (MigrateResult, error) {
 }
 
 func (s *Store) recordMigration(ctx context.Context, m Migration, state string) error {
-	if s.settings.Cluster != "" {
-		// Write through the Distributed table synchronously, so the row is
-		// readable as soon as the insert returns.
-		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_distributed_sync": 1}))
-	}
 	err := s.InsertBatch(ctx, schema.TableSchemaMigrations, []string{"version", "name", "state", "checksum", "applied_at"},
 		func(b driver.Batch) error {
 			return b.Append(uint32(m.Version), m.Name, state, m.Checksum, time.Now().UTC())
