@@ -151,7 +151,7 @@ func TestSQLOfEachView(t *testing.T) {
 	want := map[string]string{
 		`{"metric":"deployment_frequency","groupBy":["team"]}`:                                 "uniqExact(toDateTime(intDiv(toUInt32(`finished_at`), 86400) * 86400)) AS `value` FROM `deployments` FINAL",
 		`{"metric":"lead_time","format":"table"}`:                                              "groupArrayIf((toInt64(toUInt32(`finished_at`)) - toInt64(toUInt32(assumeNotNull(`first_commit_at`))))",
-		`{"metric":"change_failure_rate","groupBy":["service","environment"],"format":"band"}`: "countIf(`deployment_id` IN (SELECT `caused_by_deployment` FROM `incidents` FINAL)) / count()",
+		`{"metric":"change_failure_rate","groupBy":["service","environment"],"format":"band"}`: "countIf(`deployment_id` GLOBAL IN (SELECT `caused_by_deployment` FROM `incidents` FINAL)) / count()",
 		`{"metric":"time_to_restore","environment":"staging"}`:                                 "FROM `incidents` FINAL",
 		`{"view":"cfd"}`:                                "argMax(`state_category`, `ts`) AS `category` FROM `task_events`",
 		`{"view":"wip","teams":["a"]}`:                  "FROM `tasks_current` FINAL WHERE `team` IN (?)",

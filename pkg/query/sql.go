@@ -189,7 +189,11 @@ func (w *sqlWriter) filter(t plan.Table, f plan.Filter) string {
 		if rt.Final {
 			src += " FINAL"
 		}
-		return col + " IN (SELECT " + q(f.Ref.Column) + " FROM " + src + ")"
+		// GLOBAL: in cluster mode both tables are Distributed, and ClickHouse
+		// refuses a plain IN over a Distributed subquery (code 288); GLOBAL
+		// runs the subquery once and ships its set to every shard. On one
+		// server it is the same as IN.
+		return col + " GLOBAL IN (SELECT " + q(f.Ref.Column) + " FROM " + src + ")"
 	}
 	// Unreachable after Validate.
 	return "0"

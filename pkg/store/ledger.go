@@ -104,7 +104,10 @@ type BatchRows struct {
 // from and to (a zero bound is open). The scan runs in ClickHouse (one
 // column, grouped there).
 func (s *Store) UnledgeredBatches(ctx context.Context, table, stream string, from, to time.Time, limit int) ([]BatchRows, error) {
-	where := []string{fmt.Sprintf("batch_id NOT IN (SELECT batch_id FROM %s WHERE stream = ?)", s.table(schema.TableIngestLedger))}
+	// GLOBAL: in cluster mode both tables are Distributed (a plain NOT IN
+	// over a Distributed subquery is refused, code 288); on one server it is
+	// the same as NOT IN.
+	where := []string{fmt.Sprintf("batch_id GLOBAL NOT IN (SELECT batch_id FROM %s WHERE stream = ?)", s.table(schema.TableIngestLedger))}
 	args := []any{stream}
 	if !from.IsZero() {
 		where = append(where, "ingested_at >= toDateTime(?)")

@@ -107,8 +107,12 @@ func (s *Store) Values(ctx context.Context, a Attribution, list ValueList, key s
 // TeamTree reads the team tree (team → parent, "" for a root) for teamLevel
 // groupings, at most MaxTeamTree teams, through Query for a.
 func (s *Store) TeamTree(ctx context.Context, a Attribution) (map[string]string, error) {
-	rows, err := s.Query(ctx, a, fmt.Sprintf("SELECT %s, %s FROM %s FINAL LIMIT %d",
-		dialect.Quote("team"), dialect.Quote("parent"), dialect.Quote(schema.TableTeams), MaxTeamTree))
+	// The LIMIT sits outside the FINAL read: ClickHouse 18.16 fails "Cannot
+	// find column ingested_at" on a Distributed table (cluster mode) read
+	// with FINAL and LIMIT that leaves out the version column.
+	team, parent := dialect.Quote("team"), dialect.Quote("parent")
+	rows, err := s.Query(ctx, a, fmt.Sprintf("SELECT %s, %s FROM (SELECT %s, %s FROM %s FINAL) LIMIT %d",
+		team, parent, team, parent, dialect.Quote(schema.TableTeams), MaxTeamTree))
 	if err != nil {
 		return nil, fmt.Errorf("read the team tree for a teamLevel grouping: %w", err)
 	}
