@@ -19,6 +19,9 @@ type healthDetails struct {
 	Database      string `json:"database,omitempty"`
 	Schema        string `json:"schema,omitempty"`
 	SchemaVersion int    `json:"schemaVersion,omitempty"`
+	// Cluster and Nodes: in cluster mode, every server's state.
+	Cluster string            `json:"cluster,omitempty"`
+	Nodes   []store.NodeState `json:"nodes,omitempty"`
 }
 
 // CheckHealth connects, reports the server version and the schema's state, or
@@ -54,6 +57,19 @@ func (inst *Instance) CheckHealth(ctx context.Context, _ *backend.CheckHealthReq
 	status := backend.HealthStatusOk
 	if schema.Status == store.SchemaBroken {
 		status = backend.HealthStatusError
+	}
+	if inst.settings.Cluster != "" {
+		nodes, err := st.ClusterState(ctx)
+		if err != nil {
+			details.Category = category(err)
+			return healthError(fmt.Errorf("%s Reading the state of cluster %s failed: %w", msg, inst.settings.Cluster, err), details), nil
+		}
+		summary, ok := store.ClusterSummary(inst.settings.Cluster, nodes)
+		details.Cluster, details.Nodes = inst.settings.Cluster, nodes
+		msg += " " + summary
+		if !ok {
+			status = backend.HealthStatusError
+		}
 	}
 	// Automatic migration and retention run in the background (upkeep);
 	// their failures surface here rather than failing the instance.

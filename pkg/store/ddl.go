@@ -72,6 +72,19 @@ func (def migrationDef) build(g ddlGen) []string {
 	return out
 }
 
+// names lists what the migration leaves on a server: its tables and views
+// and, in cluster mode, each table's _local table.
+func (def migrationDef) names(g ddlGen) []string {
+	var out []string
+	for _, o := range def.objects {
+		out = append(out, o)
+		if _, isTable := LookupTable(o); isTable && g.storage(o) != o {
+			out = append(out, g.storage(o))
+		}
+	}
+	return out
+}
+
 // LatestVersion is the newest migration this build knows.
 func LatestVersion() int {
 	defs := migrationDefs()

@@ -71,11 +71,20 @@ func (s *Store) Migrate(ctx context.Context) (MigrateResult, error) {
 	if err != nil {
 		return MigrateResult{}, err
 	}
+	nodes, err := s.ClusterState(ctx)
+	if err != nil {
+		return MigrateResult{}, err
+	}
+	dropMissing(existing, nodes)
+	g, err := newDDLGen(d, s.settings)
+	if err != nil {
+		return MigrateResult{}, err
+	}
 	res := MigrateResult{Applied: []AppliedMigration{}, Version: rec.version()}
 	for i, m := range migs {
 		// A done migration whose tables were dropped since runs again: its
 		// statements recreate only what is missing.
-		if rec[m.Version].done && objectsExist(migrationDefs()[i], existing) {
+		if rec[m.Version].done && objectsExist(g, migrationDefs()[i], existing) {
 			continue
 		}
 		if err := s.recordMigration(ctx, m, schema.MigrationStarted); err != nil {
@@ -167,8 +176,9 @@ FROM %s.%s GROUP BY version, state ORDER BY version`, dialect.Quote(s.settings.D
 	return out, nil
 }
 
-func objectsExist(def migrationDef, existing map[string]string) bool {
-	for _, o := range def.objects {
+// objectsExist reports whether every table and view of def is in existing.
+func objectsExist(g ddlGen, def migrationDef, existing map[string]string) bool {
+	for _, o := range def.names(g) {
 		if _, ok := existing[o]; !ok {
 			return false
 		}

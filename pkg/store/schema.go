@@ -207,6 +207,9 @@ type SchemaReport struct {
 	// PendingDDL is what POST admin/migrate would run now, in order.
 	PendingDDL []string        `json:"pendingDdl"`
 	Retention  []RetentionRule `json:"retention"`
+	// Nodes is every server of the cluster with its own state, in cluster
+	// mode (see ClusterState); Tables then describes the connected server.
+	Nodes []NodeState `json:"nodes,omitempty"`
 }
 
 // SchemaReport describes the schema: state, tables, migrations, the DDL that
@@ -236,6 +239,9 @@ func (s *Store) SchemaReport(ctx context.Context) (SchemaReport, error) {
 	if rep.Tables, err = s.tableInfo(ctx); err != nil {
 		return SchemaReport{}, err
 	}
+	if rep.Nodes, err = s.ClusterState(ctx); err != nil {
+		return SchemaReport{}, err
+	}
 	rec := migrationRecords{}
 	if state.Status == SchemaMissing {
 		boot, err := BootstrapDDL(d, s.settings)
@@ -253,12 +259,17 @@ func (s *Store) SchemaReport(ctx context.Context) (SchemaReport, error) {
 	for _, t := range rep.Tables {
 		existing[t.Name] = t.Engine
 	}
+	dropMissing(existing, rep.Nodes)
+	g, err := newDDLGen(d, s.settings)
+	if err != nil {
+		return SchemaReport{}, err
+	}
 	defs := migrationDefs()
 	for i, m := range migs {
 		r := rec[m.Version]
 		info := MigrationInfo{Version: m.Version, Name: m.Name, Status: "pending", Checksum: m.Checksum, AppliedChecksum: r.checksum}
 		switch {
-		case r.done && !objectsExist(defs[i], existing):
+		case r.done && !objectsExist(g, defs[i], existing):
 			info.Status = "incomplete"
 		case r.done:
 			info.Status = schema.MigrationDone

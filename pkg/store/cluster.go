@@ -1,0 +1,295 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/kpiflow/kpiflow/pkg/dialect"
+)
+
+// NodeStatus is the state of one server of the cluster.
+type NodeStatus string
+
+// The node states, worst last.
+const (
+	// NodeReady: every table and view of the applied migrations exists and
+	// no replicated table is read-only.
+	NodeReady NodeStatus = "ready"
+	// NodeReadonly: a replicated table is read-only (the server lost its
+	// ZooKeeper session, or is still starting): it serves reads, not writes.
+	NodeReadonly NodeStatus = "readonly"
+	// NodeIncomplete: a table or view is missing on this server (ON CLUSTER
+	// DDL did not reach it): POST admin/migrate creates it.
+	NodeIncomplete NodeStatus = "incomplete"
+	// NodeUnreachable: the server did not answer.
+	NodeUnreachable NodeStatus = "unreachable"
+)
+
+// NodeState is one server of the configured cluster, as read from it directly.
+type NodeState struct {
+	Shard         int        `json:"shard"`
+	Replica       int        `json:"replica"`
+	Host          string     `json:"host"`
+	Port          int        `json:"port"`
+	Status        NodeStatus `json:"status"`
+	ServerVersion string     `json:"serverVersion,omitempty"`
+	// Missing lists the tables and views of the applied migrations that the
+	// server lacks.
+	Missing []string `json:"missing,omitempty"`
+	// ReadonlyTables lists the replicated tables that refuse writes there.
+	ReadonlyTables []string `json:"readonlyTables,omitempty"`
+	// QueueSize is the number of replication tasks (parts to fetch, merges,
+	// mutations) waiting on the server, over all kpiflow tables; DelaySeconds
+	// how far its most lagging table is behind its other replica.
+	QueueSize    uint64 `json:"queueSize"`
+	DelaySeconds uint64 `json:"delaySeconds"`
+	// Error says why the server is unreachable, or what failed reading it.
+	Error string `json:"error,omitempty"`
+}
+
+// Addr is the node's host:port.
+func (n NodeState) Addr() string { return net.JoinHostPort(n.Host, strconv.Itoa(n.Port)) }
+
+// ClusterState reads every server of the configured cluster: the servers
+// come from system.clusters on the connected server; each is then asked
+// directly, with the data source's credentials, for its tables and
+// replication state. Servers that do not answer within the dial timeout are
+// reported unreachable; the call fails only when the cluster itself cannot
+// be listed. It returns nil without a cluster setting.
+//
+// # Notes
+//
+// Expected objects are those of the migrations schema_migrations records as
+// done: both tables of each pair (the Distributed table and its _local
+// table) and the views. A server can be reachable from ClickHouse and not
+// from Grafana; its error then says that Grafana could not reach it.
+func (s *Store) ClusterState(ctx context.Context) ([]NodeState, error) {
+	if s.settings.Cluster == "" {
+		return nil, nil
+	}
+	nodes, err := s.clusterNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	expected, err := s.expectedObjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.readNode(ctx, &nodes[i], expected)
+		}()
+	}
+	wg.Wait()
+	return nodes, nil
+}
+
+func (s *Store) clusterNodes(ctx context.Context) ([]NodeState, error) {
+	rows, err := s.conn.Query(ctx,
+		"SELECT shard_num, replica_num, host_name, port FROM system.clusters WHERE cluster = ? ORDER BY shard_num, replica_num",
+		s.settings.Cluster)
+	if err != nil {
+		return nil, Classify(s.settings, fmt.Errorf("list the servers of cluster %s: %w", s.settings.Cluster, err))
+	}
+	defer rows.Close()
+	var out []NodeState
+	for rows.Next() {
+		var shard, replica uint32
+		var host string
+		var port uint16
+		if err := rows.Scan(&shard, &replica, &host, &port); err != nil {
+			return nil, fmt.Errorf("list the servers of cluster %s: %w", s.settings.Cluster, err)
+		}
+		out = append(out, NodeState{Shard: int(shard), Replica: int(replica), Host: host, Port: int(port)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, Classify(s.settings, fmt.Errorf("list the servers of cluster %s: %w", s.settings.Cluster, err))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("cluster %q is not in remote_servers of %s: check the cluster setting (jsonData.cluster) against system.clusters",
+			s.settings.Cluster, s.settings.Addr())
+	}
+	return out, nil
+}
+
+// expectedObjects lists what every server must hold for the migrations
+// recorded as done (none before the schema is installed).
+func (s *Store) expectedObjects(ctx context.Context) ([]string, error) {
+	state, err := s.SchemaState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if state.Status == SchemaMissing {
+		return nil, nil
+	}
+	rec, err := s.readMigrations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g, err := newDDLGen(dialect.Dialect{}, s.settings)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{TableSchemaMigrations, g.storage(TableSchemaMigrations)}
+	for _, def := range migrationDefs() {
+		if rec[def.version].done {
+			out = append(out, def.names(g)...)
+		}
+	}
+	return out, nil
+}
+
+// readNode fills n from the server itself.
+func (s *Store) readNode(ctx context.Context, n *NodeState, expected []string) {
+	fail := func(status NodeStatus, err error) {
+		n.Status, n.Error = status, err.Error()
+	}
+	opts, err := Options(s.settings)
+	if err != nil {
+		fail(NodeUnreachable, err)
+		return
+	}
+	opts.Addr = []string{n.Addr()}
+	opts.MaxOpenConns, opts.MaxIdleConns = 1, 1
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		fail(NodeUnreachable, err)
+		return
+	}
+	defer conn.Close()
+	if err := conn.QueryRow(ctx, "SELECT version()").Scan(&n.ServerVersion); err != nil {
+		fail(NodeUnreachable, fmt.Errorf("Grafana could not reach %s: %w", n.Addr(), err))
+		return
+	}
+	have, err := names(ctx, conn, "SELECT name FROM system.tables WHERE database = ?", s.settings.Database)
+	if err != nil {
+		fail(NodeUnreachable, fmt.Errorf("list the tables on %s: %w", n.Addr(), err))
+		return
+	}
+	for _, e := range expected {
+		if !have[e] {
+			n.Missing = append(n.Missing, e)
+		}
+	}
+	rows, err := conn.Query(ctx, `SELECT table, is_readonly, queue_size, absolute_delay
+FROM system.replicas WHERE database = ? ORDER BY table`, s.settings.Database)
+	if err != nil {
+		fail(NodeUnreachable, fmt.Errorf("read the replication state on %s: %w", n.Addr(), err))
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table string
+		var readonly uint8
+		var queue uint32
+		var delay uint64
+		if err := rows.Scan(&table, &readonly, &queue, &delay); err != nil {
+			fail(NodeUnreachable, fmt.Errorf("read the replication state on %s: %w", n.Addr(), err))
+			return
+		}
+		if readonly != 0 {
+			n.ReadonlyTables = append(n.ReadonlyTables, table)
+		}
+		n.QueueSize += uint64(queue)
+		n.DelaySeconds = max(n.DelaySeconds, delay)
+	}
+	if err := rows.Err(); err != nil {
+		fail(NodeUnreachable, fmt.Errorf("read the replication state on %s: %w", n.Addr(), err))
+		return
+	}
+	switch {
+	case len(n.Missing) > 0:
+		n.Status = NodeIncomplete
+	case len(n.ReadonlyTables) > 0:
+		n.Status = NodeReadonly
+	default:
+		n.Status = NodeReady
+	}
+}
+
+// dropMissing removes from existing what a server of the cluster lacks: in
+// cluster mode a table or view missing on any server that answers (ON
+// CLUSTER DDL that did not reach it) is missing, and its migration runs again.
+func dropMissing(existing map[string]string, nodes []NodeState) {
+	for _, n := range nodes {
+		for _, name := range n.Missing {
+			delete(existing, name)
+		}
+	}
+}
+
+func names(ctx context.Context, conn driver.Conn, query string, args ...any) (map[string]bool, error) {
+	rows, err := conn.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		out[name] = true
+	}
+	return out, rows.Err()
+}
+
+// ClusterSummary is a sentence about the servers for the health check, and
+// whether kpiflow can work: false when a shard has no server that answers or
+// a server lacks tables (queries then fail or miss data).
+func ClusterSummary(cluster string, nodes []NodeState) (string, bool) {
+	ready := 0
+	var problems []string
+	shardUp := map[int]bool{}
+	for _, n := range nodes {
+		shardUp[n.Shard] = shardUp[n.Shard] || n.Status == NodeReady || n.Status == NodeReadonly
+		if n.Status == NodeReady {
+			ready++
+			continue
+		}
+		p := fmt.Sprintf("%s (shard %d, replica %d) is %s", n.Addr(), n.Shard, n.Replica, n.Status)
+		switch n.Status {
+		case NodeIncomplete:
+			p += " (missing " + strings.Join(n.Missing, ", ") + ": apply migrations again with POST admin/migrate)"
+		case NodeReadonly:
+			p += " (read-only tables " + strings.Join(n.ReadonlyTables, ", ") + ": its ZooKeeper session is lost or it is starting)"
+		case NodeUnreachable:
+			p += ": " + n.Error
+		}
+		problems = append(problems, p)
+	}
+	ok := true
+	var down []string
+	for shard, up := range shardUp {
+		if !up {
+			ok = false
+			down = append(down, strconv.Itoa(shard))
+		}
+	}
+	sort.Strings(down)
+	for _, n := range nodes {
+		if n.Status == NodeIncomplete {
+			ok = false
+		}
+	}
+	msg := fmt.Sprintf("Cluster %s: %d of %d servers ready.", cluster, ready, len(nodes))
+	if len(down) > 0 {
+		msg += fmt.Sprintf(" No server of shard %s answers: queries fail and ingest answers 503 until one is back.", strings.Join(down, ", "))
+	}
+	if len(problems) > 0 {
+		msg += " " + strings.Join(problems, "; ") + "."
+	}
+	return msg, ok
+}
