@@ -1,0 +1,47 @@
+package store
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestClusterSummary(t *testing.T) {
+	node := func(shard, replica int, status NodeStatus) NodeState {
+		n := NodeState{Shard: shard, Replica: replica, Host: "ch", Port: 9000 + 10*shard + replica, Status: status}
+		switch status {
+		case NodeUnreachable:
+			n.Error = "connection refused"
+		case NodeIncomplete:
+			n.Missing = []string{"kpi_rollup_1h_mv"}
+		case NodeReadonly:
+			n.ReadonlyTables = []string{"kpi_samples_local"}
+		}
+		return n
+	}
+	for _, c := range []struct {
+		name  string
+		nodes []NodeState
+		ok    bool
+		want  []string
+	}{
+		{"all ready", []NodeState{node(1, 1, NodeReady), node(1, 2, NodeReady), node(2, 1, NodeReady), node(2, 2, NodeReady)}, true,
+			[]string{"Cluster c: 4 of 4 servers ready."}},
+		{"one replica down", []NodeState{node(1, 1, NodeReady), node(1, 2, NodeUnreachable), node(2, 1, NodeReady), node(2, 2, NodeReady)}, true,
+			[]string{"3 of 4 servers ready", "ch:9012 (shard 1, replica 2) is unreachable: connection refused"}},
+		{"a whole shard down", []NodeState{node(1, 1, NodeReady), node(1, 2, NodeReady), node(2, 1, NodeUnreachable), node(2, 2, NodeUnreachable)}, false,
+			[]string{"2 of 4 servers ready", "No server of shard 2 answers"}},
+		{"a read-only replica still serves its shard", []NodeState{node(1, 1, NodeReadonly), node(1, 2, NodeUnreachable)}, true,
+			[]string{"0 of 2 servers ready", "read-only tables kpi_samples_local"}},
+		{"a server lacking a view", []NodeState{node(1, 1, NodeReady), node(1, 2, NodeIncomplete)}, false,
+			[]string{"missing kpi_rollup_1h_mv: apply migrations again with POST admin/migrate"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			msg, ok := ClusterSummary("c", c.nodes)
+			require.Equal(t, c.ok, ok, msg)
+			for _, w := range c.want {
+				require.Contains(t, msg, w)
+			}
+		})
+	}
+}
