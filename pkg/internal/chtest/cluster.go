@@ -177,16 +177,7 @@ func (n *Node) running(pid int) bool {
 	if err != nil {
 		return false
 	}
-	if !strings.Contains(string(cmdline), filepath.Join(n.dir, "config.xml")) {
-		return false
-	}
-	// A process that exited but is not reaped yet still has a cmdline.
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	_, rest, _ := strings.Cut(string(stat), ") ")
-	return !strings.HasPrefix(rest, "Z")
+	return strings.Contains(string(cmdline), filepath.Join(n.dir, "config.xml")) && alive(pid)
 }
 
 // Kill ends the nodes with SIGKILL, as a crash or a power cut would, and
