@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sort"
@@ -150,24 +151,56 @@ func (s *Store) expectedObjects(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
+// nodePools holds a small pool per server of the cluster, opened on first
+// use (opening does not connect) and closed with the Store.
+type nodePools struct {
+	mu    sync.Mutex
+	conns map[string]driver.Conn
+}
+
+func (p *nodePools) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+}
+
+// nodeConn is the pool to one server, with the data source's credentials.
+func (s *Store) nodeConn(n NodeState) (driver.Conn, error) {
+	s.nodes.mu.Lock()
+	defer s.nodes.mu.Unlock()
+	if c, ok := s.nodes.conns[n.Addr()]; ok {
+		return c, nil
+	}
+	opts, err := Options(s.settings)
+	if err != nil {
+		return nil, err
+	}
+	opts.Addr = []string{n.Addr()}
+	opts.MaxOpenConns, opts.MaxIdleConns = 2, 1
+	c, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("open a connection pool to %s: %w", n.Addr(), err)
+	}
+	if s.nodes.conns == nil {
+		s.nodes.conns = map[string]driver.Conn{}
+	}
+	s.nodes.conns[n.Addr()] = c
+	return c, nil
+}
+
 // readNode fills n from the server itself.
 func (s *Store) readNode(ctx context.Context, n *NodeState, expected []string) {
 	fail := func(status NodeStatus, err error) {
 		n.Status, n.Error = status, err.Error()
 	}
-	opts, err := Options(s.settings)
+	conn, err := s.nodeConn(*n)
 	if err != nil {
 		fail(NodeUnreachable, err)
 		return
 	}
-	opts.Addr = []string{n.Addr()}
-	opts.MaxOpenConns, opts.MaxIdleConns = 1, 1
-	conn, err := clickhouse.Open(opts)
-	if err != nil {
-		fail(NodeUnreachable, err)
-		return
-	}
-	defer conn.Close()
 	if err := conn.QueryRow(ctx, "SELECT version()").Scan(&n.ServerVersion); err != nil {
 		fail(NodeUnreachable, fmt.Errorf("Grafana could not reach %s: %w", n.Addr(), err))
 		return
@@ -292,4 +325,69 @@ func ClusterSummary(cluster string, nodes []NodeState) (string, bool) {
 		msg += " " + strings.Join(problems, "; ") + "."
 	}
 	return msg, ok
+}
+
+// clusterLedgerHead is LedgerHead in cluster mode.
+//
+// # Notes
+//
+// The head is read from every server's ingest_ledger_local
+// directly, and the highest wins. A read through the Distributed table asks
+// one replica of the ledger's shard, chosen at random, and the replica that
+// did not take the last insert may not have fetched it yet (a few
+// milliseconds on a quiet network): the next link would then repeat its seq.
+// Servers that do not answer are skipped; a link stored only on a server
+// that died before its replica fetched it is therefore missed until that
+// server is back, and the chain forks there (ledger/verify reports it).
+func (s *Store) clusterLedgerHead(ctx context.Context, stream string) (uint64, string, error) {
+	const head = "SELECT max(seq), argMax(hash, seq) FROM %s WHERE stream = ?"
+	g, err := newDDLGen(dialect.Dialect{}, s.settings)
+	if err != nil {
+		return 0, "", err
+	}
+	nodes, err := s.clusterNodes(ctx)
+	if err != nil {
+		return 0, "", err
+	}
+	query := fmt.Sprintf(head, g.qualified(g.storage(TableIngestLedger)))
+	type answer struct {
+		seq  uint64
+		hash string
+		err  error
+	}
+	answers := make([]answer, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := &answers[i]
+			conn, err := s.nodeConn(n)
+			if err == nil {
+				err = conn.QueryRow(ctx, query, stream).Scan(&a.seq, &a.hash)
+			}
+			if err != nil {
+				a.err = Classify(s.settings, fmt.Errorf("read the head of the %s ledger on %s: %w", stream, n.Addr(), err))
+			}
+		}()
+	}
+	wg.Wait()
+	var best answer
+	answered := 0
+	for _, a := range answers {
+		var ce *ConnError
+		switch {
+		case a.err == nil:
+			answered++
+			if a.seq > best.seq {
+				best = a
+			}
+		case !errors.As(a.err, &ce):
+			return 0, "", a.err
+		}
+	}
+	if answered == 0 {
+		return 0, "", answers[0].err
+	}
+	return best.seq, best.hash, nil
 }

@@ -33,6 +33,11 @@ func scanLink(l *ledger.Link) []any {
 //	next := ledger.Next(head, "kpi", ledger.KindBatch, batchID, rows, content, now, actor)
 func (s *Store) LedgerHead(ctx context.Context, stream string) (ledger.Link, error) {
 	l := ledger.Link{Stream: stream}
+	if s.settings.Cluster != "" {
+		var err error
+		l.Seq, l.Hash, err = s.clusterLedgerHead(ctx, stream)
+		return l, err
+	}
 	err := s.conn.QueryRow(ctx, fmt.Sprintf("SELECT max(seq), argMax(hash, seq) FROM %s WHERE stream = ?",
 		s.table(schema.TableIngestLedger)), stream).Scan(&l.Seq, &l.Hash)
 	return l, err

@@ -30,6 +30,9 @@ type Store struct {
 	// could not free (the server went away): only this pool may take it
 	// back before it expires, as nobody else can hold it.
 	orphans map[string]string
+
+	// nodes are pools to single servers of the cluster (cluster.go).
+	nodes nodePools
 }
 
 // Logger takes what the store cannot report to a caller (a KILL QUERY that
@@ -173,6 +176,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the pool; in-flight queries end with an error.
 func (s *Store) Close() error {
+	s.nodes.close()
 	if err := s.conn.Close(); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("close ClickHouse connection pool: %w", err)
 	}
