@@ -14,6 +14,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/kpiflow/kpiflow/pkg/dialect"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 )
 
 // NodeStatus is the state of one server of the cluster.
@@ -142,7 +143,7 @@ func (s *Store) expectedObjects(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []string{TableSchemaMigrations, g.storage(TableSchemaMigrations)}
+	out := []string{schema.TableSchemaMigrations, g.storage(schema.TableSchemaMigrations)}
 	for _, def := range migrationDefs() {
 		if rec[def.version].done {
 			out = append(out, def.names(g)...)
@@ -349,7 +350,7 @@ func (s *Store) clusterLedgerHead(ctx context.Context, stream string) (uint64, s
 	if err != nil {
 		return 0, "", err
 	}
-	query := fmt.Sprintf(head, g.qualified(g.storage(TableIngestLedger)))
+	query := fmt.Sprintf(head, g.qualified(g.storage(schema.TableIngestLedger)))
 	type answer struct {
 		seq  uint64
 		hash string

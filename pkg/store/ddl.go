@@ -78,7 +78,7 @@ func (def migrationDef) names(g ddlGen) []string {
 	var out []string
 	for _, o := range def.objects {
 		out = append(out, o)
-		if _, isTable := LookupTable(o); isTable && g.storage(o) != o {
+		if _, isTable := schema.Lookup(o); isTable && g.storage(o) != o {
 			out = append(out, g.storage(o))
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
 	"github.com/kpiflow/kpiflow/pkg/internal/plugintest"
+	"github.com/kpiflow/kpiflow/pkg/schema"
 	"github.com/kpiflow/kpiflow/pkg/store"
 )
 
@@ -89,18 +90,18 @@ func TestClusterMigrate(t *testing.T) {
 
 	for i, n := range c.Nodes {
 		objs := objectsOn(t, db, i)
-		for _, tb := range store.Tables() {
+		for _, tb := range schema.Tables() {
 			local := objs[tb.Name+"_local"]
 			require.True(t, strings.HasPrefix(local, "Replicated"+tb.Engine+" | "), "%s: %s_local is %q", n, tb.Name, local)
 			require.Contains(t, local, fmt.Sprintf("'/clickhouse/tables/{shard}/%s/%s_local', '{replica}'", db.Name, tb.Name), n.String())
 			dist := objs[tb.Name]
 			require.Contains(t, dist, fmt.Sprintf("Distributed('%s', '%s', '%s_local', %s)", c.Name, db.Name, tb.Name, tb.ShardKey), "%s: %s", n, tb.Name)
 			switch tb.Kind {
-			case store.KindRollup:
+			case schema.KindRollup:
 				mv := objs[tb.Name+"_mv"]
 				require.Contains(t, mv, fmt.Sprintf("TO %s.%s_local", db.Name, tb.Name), "%s: the view writes the local rollup", n)
 				require.Contains(t, mv, fmt.Sprintf("FROM %s.kpi_samples_local", db.Name), "%s: the view reads the local samples", n)
-			case store.KindCurrent:
+			case schema.KindCurrent:
 				mv := objs[tb.Name+"_mv"]
 				require.Contains(t, mv, fmt.Sprintf("TO %s.%s_local", db.Name, tb.Name), n.String())
 				require.Contains(t, mv, fmt.Sprintf("FROM %s.task_events_local", db.Name), n.String())
