@@ -42,12 +42,16 @@ func (inst *Instance) CheckHealth(ctx context.Context, _ *backend.CheckHealthReq
 	if err != nil {
 		details.Category = category(err)
 		var ce *store.ConnError
-		if errors.As(err, &ce) {
-			// The version is remembered from an earlier connection: the
-			// server may be gone now, so claim no connection.
-			return healthError(err, details), nil
+		if !errors.As(err, &ce) {
+			err = fmt.Errorf("ClickHouse %s answered, but reading the schema state failed: %w", d.Version, err)
 		}
-		return healthError(fmt.Errorf("ClickHouse %s answered, but reading the schema state failed: %w", d.Version, err), details), nil
+		// Else the version is remembered from an earlier connection: the
+		// server may be gone now, so claim no connection. In cluster mode,
+		// say which servers do not answer.
+		if note, _ := inst.clusterNote(ctx, st, &details); note != "" {
+			err = fmt.Errorf("%w %s", err, note)
+		}
+		return healthError(err, details), nil
 	}
 	details.Schema, details.SchemaVersion = string(schema.Status), schema.Version
 	msg := fmt.Sprintf("Connected to ClickHouse %s at %s, database %s. %s", d.Version, inst.settings.Addr(), inst.settings.Database, schema.Describe())
@@ -58,15 +62,8 @@ func (inst *Instance) CheckHealth(ctx context.Context, _ *backend.CheckHealthReq
 	if schema.Status == store.SchemaBroken {
 		status = backend.HealthStatusError
 	}
-	if inst.settings.Cluster != "" {
-		nodes, err := st.ClusterState(ctx)
-		if err != nil {
-			details.Category = category(err)
-			return healthError(fmt.Errorf("%s Reading the state of cluster %s failed: %w", msg, inst.settings.Cluster, err), details), nil
-		}
-		summary, ok := store.ClusterSummary(inst.settings.Cluster, nodes)
-		details.Cluster, details.Nodes = inst.settings.Cluster, nodes
-		msg += " " + summary
+	if note, ok := inst.clusterNote(ctx, st, &details); note != "" {
+		msg += " " + note
 		if !ok {
 			status = backend.HealthStatusError
 		}
@@ -80,6 +77,21 @@ func (inst *Instance) CheckHealth(ctx context.Context, _ *backend.CheckHealthReq
 		}
 	}
 	return &backend.CheckHealthResult{Status: status, Message: msg, JSONDetails: mustJSON(details)}, nil
+}
+
+// clusterNote is, in cluster mode, a sentence on every server of the cluster
+// (see store.ClusterSummary) and whether kpiflow can work on it; the servers'
+// states go into details. It is "" without a cluster setting.
+func (inst *Instance) clusterNote(ctx context.Context, st *store.Store, details *healthDetails) (string, bool) {
+	if inst.settings.Cluster == "" {
+		return "", true
+	}
+	nodes, err := st.ClusterState(ctx)
+	if err != nil {
+		return fmt.Sprintf("Reading the state of cluster %s failed: %v.", inst.settings.Cluster, err), false
+	}
+	details.Cluster, details.Nodes = inst.settings.Cluster, nodes
+	return store.ClusterSummary(inst.settings.Cluster, nodes)
 }
 
 func healthError(err error, details healthDetails) *backend.CheckHealthResult {

@@ -81,9 +81,12 @@ func (s *Store) ClusterState(ctx context.Context) ([]NodeState, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Without the schema's state (schema_migrations is unreadable while a
+	// shard is down) the servers are still reported, without the check of
+	// their tables.
 	expected, err := s.expectedObjects(ctx)
 	if err != nil {
-		return nil, err
+		expected = nil
 	}
 	var wg sync.WaitGroup
 	for i := range nodes {

@@ -1,9 +1,13 @@
 package store
 
 import (
+	"fmt"
 	"testing"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kpiflow/kpiflow/pkg/settings"
 )
 
 func TestClusterSummary(t *testing.T) {
@@ -44,4 +48,13 @@ func TestClusterSummary(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestClassifyShardDown(t *testing.T) {
+	s := settings.Settings{Host: "ch", Port: 9000, Database: "kpiflow", Cluster: "main"}
+	err := Classify(s, fmt.Errorf("read: %w", &clickhouse.Exception{Code: 279, Message: "All connection tries failed."}))
+	var ce *ConnError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, CategoryUnreachable, ce.Category)
+	require.Contains(t, err.Error(), `No server of one shard of cluster "main" answers`)
 }

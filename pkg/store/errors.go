@@ -41,6 +41,8 @@ const (
 	codeAuthFailed        = 516
 	codeTimeoutExceeded   = 159
 	codeReadonly          = 164
+	// A Distributed query found no replica of a shard that answers.
+	codeAllConnectionTriesFailed = 279
 )
 
 // ConnError is a failure to reach or use ClickHouse, with advice for the user.
@@ -104,6 +106,12 @@ func Classify(s settings.Settings, err error) error {
 				"ClickHouse refused user %q: check the Username and Password settings, and that the user may connect from Grafana's address", s.Username), err}
 		case codeTimeoutExceeded:
 			return &ConnError{CategoryTimeout, "The query ran longer than the Query timeout setting allows: narrow the time range or raise the timeout", err}
+		case codeAllConnectionTriesFailed:
+			// Never answered from the other shards alone: a partial sum
+			// would look like a real one.
+			return &ConnError{CategoryUnreachable, fmt.Sprintf(
+				"No server of one shard of cluster %q answers, so ClickHouse cannot see all the data: retry when one of its replicas is back (the health check names the servers that do not answer)",
+				s.Cluster), err}
 		}
 		return err
 	}
