@@ -20,6 +20,10 @@ type EraseResult struct {
 	LedgerHash string `json:"ledger_hash"`
 	// Tombstone is what the assignee now reads in task_events and tasks_current.
 	Tombstone string `json:"tombstone"`
+	// PendingServers, in cluster mode, are the servers that did not answer:
+	// ZooKeeper keeps the erasure for them and they apply it when they are
+	// back (admin/schema shows when their replication queue is empty).
+	PendingServers []string `json:"pending_servers,omitempty"`
 }
 
 // erasable is what Erase rewrites: the stream with a personal field (the
@@ -92,8 +96,12 @@ func (w *Writer) Erase(ctx context.Context, assignee, actor string) (EraseResult
 		return EraseResult{}, err
 	}
 	tomb := ledger.Tombstone(link.Seq)
-	if err := w.st.ReplaceValue(ctx, column, assignee, tomb, tables...); err != nil {
+	// In cluster mode ReplaceValue runs ON CLUSTER, reaching every replica of
+	// every shard, and waits for every server.
+	pending, err := w.st.ReplaceValue(ctx, tables, column, assignee, tomb)
+	if err != nil {
 		return EraseResult{}, w.classify("erase the "+column, err)
 	}
-	return EraseResult{SubjectSHA256: link.ContentSHA256, Rows: rows, LedgerSeq: link.Seq, LedgerHash: link.Hash, Tombstone: tomb}, nil
+	return EraseResult{SubjectSHA256: link.ContentSHA256, Rows: rows, LedgerSeq: link.Seq, LedgerHash: link.Hash, Tombstone: tomb,
+		PendingServers: pending}, nil
 }

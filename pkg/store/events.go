@@ -109,31 +109,6 @@ func (s *Store) CountValue(ctx context.Context, table, column, value string) (ui
 	return n, err
 }
 
-// ReplaceValue rewrites column from old to new in every row of each table
-// with ALTER TABLE ... UPDATE mutations (which 18.16 has), then waits for
-// them (18.16 has no mutations_sync).
-//
-//	err := st.ReplaceValue(ctx, "assignee", name, tombstone, "task_events", "tasks_current")
-//
-// # Notes
-//
-// In cluster mode the mutations run ON CLUSTER on the replicated local
-// tables, which hold the rows: a Distributed table takes no mutation.
-func (s *Store) ReplaceValue(ctx context.Context, column, old, replacement string, tables ...string) error {
-	g, err := s.ddl(ctx)
-	if err != nil {
-		return err
-	}
-	local := make([]string, len(tables))
-	for i, t := range tables {
-		local[i] = g.storage(t)
-		if err := s.conn.Exec(ctx, g.updateValue(t, column), replacement, old); err != nil {
-			return fmt.Errorf("rewrite %s in %s: %w", column, t, err)
-		}
-	}
-	return s.WaitMutations(ctx, local...)
-}
-
 // updateValue is the mutation setting column to the first argument where it
 // holds the second, in the table holding the rows.
 func (g ddlGen) updateValue(table, column string) string {

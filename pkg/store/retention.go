@@ -2,11 +2,14 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/kpiflow/kpiflow/pkg/dialect"
 	"github.com/kpiflow/kpiflow/pkg/schema"
@@ -213,24 +216,59 @@ func (s *Store) dropPartitions(ctx context.Context, g ddlGen, r RetentionRule, c
 // expiredPartitions lists the active partitions of a table whose newest row
 // is older than cutoff. The min/max index of the partition key's time column
 // gives each part's newest row, whatever the server's time zone.
+//
+// In cluster mode each server lists its own parts, so the partitions are
+// listed on every server that answers and a partition is expired only where
+// no server holds a newer row in it (newestInPartition then checks the rows
+// of every shard before the drop).
 func (s *Store) expiredPartitions(ctx context.Context, table string, cutoff time.Time) ([]string, error) {
-	rows, err := s.conn.Query(ctx, `SELECT partition FROM system.parts
-WHERE database = ? AND table = ? AND active
-GROUP BY partition HAVING max(toUInt32(max_time)) < ? ORDER BY partition`,
-		s.settings.Database, table, uint32(max(cutoff.Unix(), 0)))
-	if err != nil {
-		return nil, Classify(s.settings, err)
+	const query = `SELECT partition, max(toUInt32(max_time)) FROM system.parts
+WHERE database = ? AND table = ? AND active GROUP BY partition`
+	newest := map[string]uint32{}
+	read := func(conn driver.Conn) error {
+		rows, err := conn.Query(ctx, query, s.settings.Database, table)
+		if err != nil {
+			return Classify(s.settings, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p string
+			var t uint32
+			if err := rows.Scan(&p, &t); err != nil {
+				return err
+			}
+			newest[p] = max(newest[p], t)
+		}
+		return Classify(s.settings, rows.Err())
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
+	if s.settings.Cluster == "" {
+		if err := read(s.conn); err != nil {
 			return nil, err
 		}
-		out = append(out, p)
+	} else {
+		nodes, err := s.clusterNodes(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range nodes {
+			conn, err := s.nodeConn(n)
+			if err == nil {
+				err = read(conn)
+			}
+			var ce *ConnError
+			if err != nil && !errors.As(err, &ce) {
+				return nil, fmt.Errorf("list the parts of %s on %s: %w", table, n.Addr(), err)
+			}
+		}
 	}
-	return out, Classify(s.settings, rows.Err())
+	var out []string
+	for p, t := range newest {
+		if int64(t) < cutoff.Unix() {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // newestInPartition is the Unix time of the newest row in one monthly
@@ -238,8 +276,10 @@ GROUP BY partition HAVING max(toUInt32(max_time)) < ? ORDER BY partition`,
 func (s *Store) newestInPartition(ctx context.Context, g ddlGen, r RetentionRule, partition string) (int64, error) {
 	t := mustTable(r.Table)
 	var newest uint32
+	// The plain name: in cluster mode the Distributed table, so every
+	// shard's rows count (a shard that does not answer fails the read).
 	q := fmt.Sprintf("SELECT max(toUInt32(%s)) FROM %s WHERE %s = %s",
-		dialect.Quote(r.Column), g.qualified(g.storage(r.Table)), t.PartitionBy, partition)
+		dialect.Quote(r.Column), g.qualified(r.Table), t.PartitionBy, partition)
 	if err := s.conn.QueryRow(ctx, q).Scan(&newest); err != nil {
 		return 0, Classify(s.settings, fmt.Errorf("read the newest row of partition %s of %s: %w", partition, r.Table, err))
 	}
@@ -247,7 +287,8 @@ func (s *Store) newestInPartition(ctx context.Context, g ddlGen, r RetentionRule
 }
 
 func (s *Store) deleteOld(ctx context.Context, g ddlGen, r RetentionRule, cutoff time.Time) ([]RetentionAction, error) {
-	table := g.qualified(g.storage(r.Table))
+	// Counted through the plain name: every shard's rows (Distributed in cluster mode).
+	table := g.qualified(r.Table)
 	col := dialect.Quote(r.Column)
 	at := uint32(max(cutoff.Unix(), 0))
 	var n uint64
