@@ -147,7 +147,7 @@ func (c *Cluster) NewDatabase(t testing.TB) *ClusterDatabase {
 // cluster setting on.
 func (db *ClusterDatabase) JSONData(n *Node) map[string]any {
 	return map[string]any{"host": n.Host, "port": n.Port, "database": db.Name, "cluster": db.Cluster.Name,
-		"dialTimeout": 5, "queryTimeout": 30}
+		"dialTimeout": 5, "queryTimeout": 120}
 }
 
 func randomHex(n int) string {
