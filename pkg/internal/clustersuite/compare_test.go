@@ -14,8 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpiflow/kpiflow/pkg/demo"
-	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
-	"github.com/kpiflow/kpiflow/pkg/internal/plugintest"
 )
 
 var compareNow = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
@@ -104,11 +102,8 @@ func compareQueries() []compareQuery {
 // rows spread over both shards (and both replicas of each), then sends every
 // query type to both and requires the same frames.
 func TestClusterAnswersLikeOneServer(t *testing.T) {
-	c := chtest.NewCluster(t)
-	db := c.NewDatabase(t)
-	p := plugintest.Start(t)
-	ctx := testCtx(t, 10*time.Minute)
-	cl := clusterTarget(t, p, db, c.Nodes[0])
+	e := newEnv(t, nil)
+	db, p, ctx, cl := e.db, e.p, e.ctx, e.tg
 	one := singleTarget(t, p)
 	d := compareDataset()
 	for _, tg := range []target{one, cl} {

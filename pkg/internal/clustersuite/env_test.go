@@ -28,9 +28,26 @@ type target struct {
 
 func (tg target) admin() plugintest.DataSource { return tg.ds.WithRole("Admin") }
 
-// clusterTarget is a data source with the cluster setting, connected to node n.
-func clusterTarget(t *testing.T, p *plugintest.Plugin, db *chtest.ClusterDatabase, n *chtest.Node) target {
-	return target{name: "cluster", p: p, ds: p.DataSource(t, db.JSONData(n), nil)}
+// env is one test's cluster: a database on it, a plugin process, and a data
+// source with the cluster setting connected to the cluster's first server.
+type env struct {
+	c   *chtest.Cluster
+	db  *chtest.ClusterDatabase
+	p   *plugintest.Plugin
+	ctx context.Context
+	tg  target
+}
+
+// newEnv sets up an env; extra is added to the data source's jsonData.
+func newEnv(t *testing.T, extra map[string]any) *env {
+	c := chtest.NewCluster(t)
+	db := c.NewDatabase(t)
+	p := plugintest.Start(t)
+	jd := db.JSONData(c.Nodes[0])
+	for k, v := range extra {
+		jd[k] = v
+	}
+	return &env{c: c, db: db, p: p, ctx: testCtx(t, 10*time.Minute), tg: target{name: "cluster", p: p, ds: p.DataSource(t, jd, nil)}}
 }
 
 // singleTarget is a data source on a new database of the single test server.

@@ -52,14 +52,9 @@ func assignees(d *demo.Dataset) []string {
 // server's local tables, and remove what they remove on one server; an
 // erasure while a replica is down reaches it when it is back.
 func TestClusterErasureAndRetention(t *testing.T) {
-	c := chtest.NewCluster(t)
-	db := c.NewDatabase(t)
-	p := plugintest.Start(t)
-	ctx := testCtx(t, 10*time.Minute)
 	retention := map[string]int{"kpi_samples": 30, "task_events": 30, "deployments": 30}
-	jd := db.JSONData(c.Nodes[0])
-	jd["retentionDays"] = retention
-	cl := target{name: "cluster", p: p, ds: p.DataSource(t, jd, nil)}
+	e := newEnv(t, map[string]any{"retentionDays": retention})
+	c, db, p, ctx, cl := e.c, e.db, e.p, e.ctx, e.tg
 	sdb := chtest.NewDatabase(t)
 	sjd := sdb.JSONData()
 	sjd["retentionDays"] = retention

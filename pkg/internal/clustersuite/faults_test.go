@@ -16,7 +16,6 @@ import (
 
 	"github.com/kpiflow/kpiflow/pkg/demo"
 	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
-	"github.com/kpiflow/kpiflow/pkg/internal/plugintest"
 	"github.com/kpiflow/kpiflow/pkg/store"
 )
 
@@ -95,11 +94,8 @@ func requireExactlyOnce(ctx context.Context, t *testing.T, tg target, db *chtest
 // replica; the stopped ones catch up after their restart; every row is
 // stored exactly once on both replicas and the ledger verifies.
 func TestClusterReplicaLostDuringIngest(t *testing.T) {
-	c := chtest.NewCluster(t)
-	db := c.NewDatabase(t)
-	p := plugintest.Start(t)
-	ctx := testCtx(t, 10*time.Minute)
-	tg := clusterTarget(t, p, db, c.Nodes[0])
+	e := newEnv(t, nil)
+	c, db, ctx, tg := e.c, e.db, e.ctx, e.tg
 	tg.migrate(ctx, t)
 	d := demo.Generate(demo.Options{Seed: 5, Days: 8, Teams: 2, Now: faultNow, KPIInterval: 30 * time.Minute})
 	const size = 150
@@ -148,11 +144,8 @@ func TestClusterReplicaLostDuringIngest(t *testing.T) {
 // cause instead of answering from shard 1 alone; the health check names the
 // shard. Once the shard is back, the client's retry stores the batch once.
 func TestClusterShardDown(t *testing.T) {
-	c := chtest.NewCluster(t)
-	db := c.NewDatabase(t)
-	p := plugintest.Start(t)
-	ctx := testCtx(t, 10*time.Minute)
-	tg := clusterTarget(t, p, db, c.Nodes[0])
+	e := newEnv(t, nil)
+	c, db, ctx, tg := e.c, e.db, e.ctx, e.tg
 	tg.migrate(ctx, t)
 	d := demo.Generate(demo.Options{Seed: 6, Days: 3, Teams: 2, Now: faultNow, KPIInterval: 30 * time.Minute})
 	var first, second demo.Dataset

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
-	"github.com/kpiflow/kpiflow/pkg/internal/plugintest"
 	"github.com/kpiflow/kpiflow/pkg/schema"
 	"github.com/kpiflow/kpiflow/pkg/store"
 )
@@ -75,11 +74,8 @@ func objectsOn(t *testing.T, db *chtest.ClusterDatabase, i int) map[string]strin
 // over it, the views on the local tables), and admin/schema and the health
 // check report every server, including one that lacks a view.
 func TestClusterMigrate(t *testing.T) {
-	c := chtest.NewCluster(t)
-	db := c.NewDatabase(t)
-	p := plugintest.Start(t)
-	ctx := testCtx(t, 3*time.Minute)
-	tg := clusterTarget(t, p, db, c.Nodes[0])
+	e := newEnv(t, nil)
+	c, db, ctx, tg := e.c, e.db, e.ctx, e.tg
 
 	res, h := tg.health(t)
 	require.Equal(t, backend.HealthStatusOk, res.Status, res.Message)
