@@ -89,27 +89,34 @@ func isDDLQueued(err error) bool {
 	return errors.As(err, &ex) && ex.Code == codeTimeoutExceeded && strings.Contains(ex.Message, "unfinished hosts")
 }
 
-// waitMutations polls system.mutations until, for each table (as stored:
-// _local in cluster mode), a mutation whose command holds marker is done and
-// none is left to do, on every server of the cluster that answers (18.16
-// has no mutations_sync setting). A replica that did not run the ALTER
-// itself gets the mutation through ZooKeeper a moment later, hence the
-// marker: no mutation listed yet is not the same as done. It returns the
+// WaitMutations waits until the tables (as stored: _local in cluster mode)
+// have no mutation left to do, on every server of the cluster that answers
+// (18.16 has no mutations_sync setting).
+func (s *Store) WaitMutations(ctx context.Context, tables ...string) error {
+	_, err := s.waitMutations(ctx, tables, "")
+	return err
+}
+
+// waitMutations polls system.mutations until the tables have none left to
+// do and, when marker is not "", each has a finished mutation whose command
+// holds marker, on every server of the cluster that answers. A replica that
+// did not run the ALTER itself gets the mutation through ZooKeeper a moment
+// later: no mutation listed yet is not the same as done. It returns the
 // servers that do not answer.
 func (s *Store) waitMutations(ctx context.Context, tables []string, marker string) ([]string, error) {
-	placeholders := strings.TrimSuffix(strings.Repeat("?, ", len(tables)), ", ")
-	query := "SELECT countIf(is_done = 0), uniqExactIf(table, is_done = 1 AND position(command, ?) > 0) FROM system.mutations WHERE database = ? AND table IN (" + placeholders + ")"
-	args := []any{marker, s.settings.Database}
-	for _, t := range tables {
-		args = append(args, t)
+	const query = `SELECT countIf(is_done = 0), uniqExactIf(table, is_done = 1 AND position(command, ?) > 0)
+FROM system.mutations WHERE database = ? AND has(?, table)`
+	want := uint64(len(tables))
+	if marker == "" {
+		want = 0
 	}
 	count := func(conn driver.Conn) func(context.Context) (uint64, error) {
 		return func(ctx context.Context) (uint64, error) {
 			var running, done uint64
-			if err := conn.QueryRow(ctx, query, args...).Scan(&running, &done); err != nil {
+			if err := conn.QueryRow(ctx, query, marker, s.settings.Database, tables).Scan(&running, &done); err != nil {
 				return 0, Classify(s.settings, err)
 			}
-			return running + uint64(len(tables)) - min(done, uint64(len(tables))), nil
+			return running + want - min(done, want), nil
 		}
 	}
 	if s.settings.Cluster == "" {

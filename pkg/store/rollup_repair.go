@@ -283,26 +283,3 @@ func (s *Store) RepairViews(ctx context.Context, table, batchID string, from, to
 	}
 	return nil
 }
-
-// WaitMutations polls system.mutations until the tables (in the configured
-// database) have none left to do: 18.16 has no mutations_sync setting.
-func (s *Store) WaitMutations(ctx context.Context, tables ...string) error {
-	what := strings.Join(tables, ", ")
-	for {
-		var pending uint64
-		err := s.conn.QueryRow(ctx,
-			"SELECT count() FROM system.mutations WHERE database = ? AND has(?, table) AND is_done = 0",
-			s.settings.Database, tables).Scan(&pending)
-		if err != nil {
-			return Classify(s.settings, fmt.Errorf("wait for the mutations of %s: %w", what, err))
-		}
-		if pending == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for the mutations of %s (%d still running; they finish in the background): %w", what, pending, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}

@@ -84,7 +84,7 @@ func (s *Server) Kill() error {
 	if s.cmd != nil {
 		_ = s.cmd.Wait()
 	} else {
-		for alive(s.pid) {
+		for Alive(s.pid) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
@@ -92,10 +92,10 @@ func (s *Server) Kill() error {
 	return nil
 }
 
-// alive reports whether pid runs. A process that is not our child stays a
+// Alive reports whether pid runs. A process that is not our child stays a
 // zombie until whoever adopted it reaps it, and signal 0 still reaches a
 // zombie, so its state in /proc decides.
-func alive(pid int) bool {
+func Alive(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return syscall.Kill(pid, 0) == nil

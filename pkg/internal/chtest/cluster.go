@@ -17,6 +17,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/kpiflow/kpiflow/pkg/internal/chserver"
 )
 
 // Cluster is the test cluster scripts/clickhouse-cluster.sh starts: one
@@ -177,7 +179,7 @@ func (n *Node) running(pid int) bool {
 	if err != nil {
 		return false
 	}
-	return strings.Contains(string(cmdline), filepath.Join(n.dir, "config.xml")) && alive(pid)
+	return strings.Contains(string(cmdline), filepath.Join(n.dir, "config.xml")) && chserver.Alive(pid)
 }
 
 // Kill ends the nodes with SIGKILL, as a crash or a power cut would, and
