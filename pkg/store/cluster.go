@@ -15,6 +15,7 @@ import (
 
 	"github.com/kpiflow/kpiflow/pkg/dialect"
 	"github.com/kpiflow/kpiflow/pkg/schema"
+	"github.com/kpiflow/kpiflow/pkg/settings"
 )
 
 // NodeStatus is the state of one server of the cluster.
@@ -169,6 +170,14 @@ func (p *nodePools) close() {
 		_ = c.Close()
 	}
 	p.conns = nil
+}
+
+// nodeSettings are the data source's settings pointed at one server, so
+// that Classify's advice names that server.
+func (s *Store) nodeSettings(n NodeState) settings.Settings {
+	ns := s.settings
+	ns.Host, ns.Port = n.Host, n.Port
+	return ns
 }
 
 // nodeConn is the pool to one server, with the data source's credentials.
@@ -331,67 +340,90 @@ func ClusterSummary(cluster string, nodes []NodeState) (string, bool) {
 	return msg, ok
 }
 
-// clusterLedgerHead is LedgerHead in cluster mode.
+// ReadReplicas reads one kpiflow table so that every row already written is
+// seen: on one server a plain read; in cluster mode the query runs on every
+// server of the cluster against its _local table. Through the Distributed
+// table one replica of each shard answers, chosen at random, and a row
+// inserted a moment ago into the other replica may not have been fetched yet
+// (a few milliseconds on a quiet network): the duplicate check, the ledger
+// head and the Idempotency-Key lookup must not miss it.
+//
+//	err := st.ReadReplicas(ctx, "ingest_ledger", func(t string) string {
+//		return "SELECT max(seq) FROM " + t + " WHERE stream = ?"
+//	}, []any{"kpi"}, func(r driver.Rows) error { ... r.Scan(&seq) ... })
 //
 // # Notes
 //
-// The head is read from every server's ingest_ledger_local
-// directly, and the highest wins. A read through the Distributed table asks
-// one replica of the ledger's shard, chosen at random, and the replica that
-// did not take the last insert may not have fetched it yet (a few
-// milliseconds on a quiet network): the next link would then repeat its seq.
-// Servers that do not answer are skipped; a link stored only on a server
-// that died before its replica fetched it is therefore missed until that
-// server is back, and the chain forks there (ledger/verify reports it).
-func (s *Store) clusterLedgerHead(ctx context.Context, stream string) (uint64, string, error) {
-	const head = "SELECT max(seq), argMax(hash, seq) FROM %s WHERE stream = ?"
+// sql builds the query from the qualified table name. scan sees every row of
+// every server, one at a time (the same row once per replica). Servers that
+// do not answer are skipped while each shard has one that does; otherwise
+// the error is a ConnError naming the shard. A row stored only on a server
+// that died before its replica fetched it is missed until it is back: that
+// window is ClickHouse's (no insert_quorum, see the README's cluster section).
+func (s *Store) ReadReplicas(ctx context.Context, table string, sql func(table string) string, args []any, scan func(driver.Rows) error) error {
+	if _, ok := schema.Lookup(table); !ok {
+		return fmt.Errorf("read %q: not a kpiflow table", table)
+	}
+	read := func(conn driver.Conn, name string, cs settings.Settings, scan func(driver.Rows) error) error {
+		rows, err := conn.Query(ctx, sql(name), args...)
+		if err != nil {
+			return Classify(cs, fmt.Errorf("read %s on %s: %w", table, cs.Addr(), err))
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return err
+			}
+		}
+		return Classify(cs, rows.Err())
+	}
+	if s.settings.Cluster == "" {
+		return read(s.conn, s.table(table), s.settings, scan)
+	}
 	g, err := newDDLGen(dialect.Dialect{}, s.settings)
 	if err != nil {
-		return 0, "", err
+		return err
 	}
 	nodes, err := s.clusterNodes(ctx)
 	if err != nil {
-		return 0, "", err
+		return err
 	}
-	query := fmt.Sprintf(head, g.qualified(g.storage(schema.TableIngestLedger)))
-	type answer struct {
-		seq  uint64
-		hash string
-		err  error
+	var mu sync.Mutex // scan sees one row at a time
+	locked := func(r driver.Rows) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return scan(r)
 	}
-	answers := make([]answer, len(nodes))
+	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a := &answers[i]
 			conn, err := s.nodeConn(n)
 			if err == nil {
-				err = conn.QueryRow(ctx, query, stream).Scan(&a.seq, &a.hash)
+				err = read(conn, g.qualified(g.storage(table)), s.nodeSettings(n), locked)
 			}
-			if err != nil {
-				a.err = Classify(s.settings, fmt.Errorf("read the head of the %s ledger on %s: %w", stream, n.Addr(), err))
-			}
+			errs[i] = err
 		}()
 	}
 	wg.Wait()
-	var best answer
-	answered := 0
-	for _, a := range answers {
+	answered := map[int]bool{}
+	for i, err := range errs {
 		var ce *ConnError
 		switch {
-		case a.err == nil:
-			answered++
-			if a.seq > best.seq {
-				best = a
-			}
-		case !errors.As(a.err, &ce):
-			return 0, "", a.err
+		case err == nil:
+			answered[nodes[i].Shard] = true
+		case !errors.As(err, &ce):
+			return err
 		}
 	}
-	if answered == 0 {
-		return 0, "", answers[0].err
+	for i, n := range nodes {
+		if !answered[n.Shard] {
+			return &ConnError{Category: CategoryUnreachable, Err: errs[i], Advice: fmt.Sprintf(
+				"No server of shard %d of cluster %q answers, so ClickHouse cannot see all the data: retry when one of its replicas is back (the health check names the servers that do not answer)",
+				n.Shard, s.settings.Cluster)}
+		}
 	}
-	return best.seq, best.hash, nil
+	return nil
 }

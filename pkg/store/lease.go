@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/kpiflow/kpiflow/pkg/settings"
 )
 
 // DefaultLeaseTTL is how long a lease lives without renewal. A holder renews
@@ -60,8 +63,15 @@ const (
 // created on demand; two creators racing can leave an extra table of a lower
 // generation, which is never the newest and never taken.
 //
-// In cluster mode the tables are created and renamed ON CLUSTER, so the
-// distributed DDL queue orders competing renames the same way on every node.
+// In cluster mode the lease tables live on one server only, the first of
+// the cluster (shard 1, replica 1 in remote_servers, the same list on every
+// server), whichever server a writer is connected to: a RENAME there is as
+// atomic as on one server and takes a millisecond. ON CLUSTER renames were
+// tried first and did not do: with one server down each waited the whole
+// distributed_ddl_task_timeout and then failed even where it had succeeded,
+// so one lost replica stopped all ingest, and every lease step added two
+// tasks to the distributed DDL queue. The price is that ingest waits
+// (answers 503) while that first server is down.
 //
 // A pool that could not free its lease (the server went away) takes it back
 // at once on its next attempt; other pools wait for it to expire.
@@ -74,10 +84,16 @@ const (
 // from the server after that) keeps such a holder from extending the chain,
 // but cannot undo the write.
 type Lease struct {
-	st   *Store
-	g    ddlGen
-	name string
-	ttl  time.Duration
+	st *Store
+	// conn is the server holding the lease tables (where names it), and g
+	// writes their DDL there, never ON CLUSTER.
+	conn  driver.Conn
+	where string
+	// server is the settings with the lease server's address, for advice.
+	server settings.Settings
+	g      ddlGen
+	name   string
+	ttl    time.Duration
 
 	mu sync.Mutex
 	// cur is the table that holds the lease now ("" once released or lost).
@@ -132,7 +148,12 @@ func (s *Store) AcquireLease(ctx context.Context, name string, ttl time.Duration
 	if err != nil {
 		return nil, err
 	}
-	l := &Lease{st: s, g: g, name: name, ttl: ttl}
+	conn, server, where, err := s.leaseServer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g.cluster = ""
+	l := &Lease{st: s, conn: conn, where: where, server: server, g: g, name: name, ttl: ttl}
 	wait := 10 * time.Millisecond
 	for {
 		ok, retryIn, err := l.try(ctx)
@@ -160,6 +181,25 @@ func (s *Store) AcquireLease(ctx context.Context, name string, ttl time.Duration
 
 func (l *Lease) prefix() string { return leasePrefix + l.name + "_" }
 
+// leaseServer is the server that holds the lease tables: the connected one,
+// or in cluster mode the cluster's first server (see Lease), named in where
+// for messages.
+func (s *Store) leaseServer(ctx context.Context) (driver.Conn, settings.Settings, string, error) {
+	if s.settings.Cluster == "" {
+		return s.conn, s.settings, s.settings.Addr(), nil
+	}
+	nodes, err := s.clusterNodes(ctx)
+	if err != nil {
+		return nil, settings.Settings{}, "", err
+	}
+	conn, err := s.nodeConn(nodes[0])
+	if err != nil {
+		return nil, settings.Settings{}, "", err
+	}
+	return conn, s.nodeSettings(nodes[0]), fmt.Sprintf("%s (the first server of cluster %s, which holds every writer lease)",
+		nodes[0].Addr(), s.settings.Cluster), nil
+}
+
 // newest lists the lease tables and returns the newest generation and the
 // server's clock (ok is false when there is none yet).
 func (l *Lease) newest(ctx context.Context) (leaseTable, time.Time, bool, error) {
@@ -168,7 +208,7 @@ func (l *Lease) newest(ctx context.Context) (leaseTable, time.Time, bool, error)
 	err := l.listTables(ctx, "SELECT now(), groupArray(name) FROM system.tables WHERE database = ? AND match(name, ?)",
 		[]any{l.st.settings.Database, "^" + regexp.QuoteMeta(l.prefix()) + "[0-9]+_[0-9]+$"}, &now, &names)
 	if err != nil {
-		return leaseTable{}, now, false, Classify(l.st.settings, fmt.Errorf("read the %s writer lease: %w", l.name, err))
+		return leaseTable{}, now, false, Classify(l.server, fmt.Errorf("read the %s writer lease on %s: %w", l.name, l.where, err))
 	}
 	var best leaseTable
 	found := false
@@ -191,7 +231,7 @@ func (l *Lease) try(ctx context.Context) (bool, time.Duration, error) {
 		err := l.exec(ctx, fmt.Sprintf("CREATE TABLE %s%s (held UInt8) ENGINE = Memory",
 			l.g.qualified(leaseTableName(l.prefix(), 0, 0)), l.g.onCluster()))
 		if err != nil && !isCode(err, codeTableAlreadyExists) {
-			return false, 0, Classify(l.st.settings, fmt.Errorf("create the %s writer lease: %w", l.name, err))
+			return false, 0, Classify(l.server, fmt.Errorf("create the %s writer lease on %s: %w", l.name, l.where, err))
 		}
 		return false, 0, nil
 	}
@@ -204,7 +244,7 @@ func (l *Lease) try(ctx context.Context) (bool, time.Duration, error) {
 		if isCode(err, codeUnknownTable) || isCode(err, codeTableAlreadyExists) {
 			return false, 0, nil // another writer was faster
 		}
-		return false, 0, Classify(l.st.settings, fmt.Errorf("take the %s writer lease: %w", l.name, err))
+		return false, 0, Classify(l.server, fmt.Errorf("take the %s writer lease on %s: %w", l.name, l.where, err))
 	}
 	l.st.setOrphan(l.name, "")
 	l.mu.Lock()
@@ -239,7 +279,7 @@ func (s *Store) setOrphan(name, table string) {
 // the very race the lease is about, so the read is simply made again.
 func (l *Lease) listTables(ctx context.Context, query string, args []any, dest ...any) error {
 	for attempt := 0; ; attempt++ {
-		err := l.st.conn.QueryRow(ctx, query, args...).Scan(dest...)
+		err := l.conn.QueryRow(ctx, query, args...).Scan(dest...)
 		if err == nil || !isCode(err, codeUnknownTable) || attempt == 20 {
 			return err
 		}
@@ -256,7 +296,7 @@ func (l *Lease) rename(ctx context.Context, from, to string) error {
 }
 
 func (l *Lease) exec(ctx context.Context, stmt string) error {
-	return l.st.conn.Exec(ctx, stmt)
+	return l.conn.Exec(ctx, stmt)
 }
 
 // isCode reports whether err is ClickHouse exception code. An ON CLUSTER
@@ -295,7 +335,7 @@ func (l *Lease) move(ctx context.Context, expires int64) error {
 			l.lost, l.cur = true, ""
 			return ErrLeaseLost
 		}
-		return Classify(l.st.settings, fmt.Errorf("renew the %s writer lease: %w", l.name, err))
+		return Classify(l.server, fmt.Errorf("renew the %s writer lease on %s: %w", l.name, l.where, err))
 	}
 	l.cur, l.gen, l.expires = next, l.gen+1, expires
 	if expires == 0 {
@@ -342,7 +382,7 @@ func (l *Lease) Check(ctx context.Context) error {
 	var n uint64
 	if err := l.listTables(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = ?",
 		[]any{l.st.settings.Database, l.cur}, &n); err != nil {
-		return Classify(l.st.settings, fmt.Errorf("check the %s writer lease: %w", l.name, err))
+		return Classify(l.server, fmt.Errorf("check the %s writer lease on %s: %w", l.name, l.where, err))
 	}
 	if n == 0 {
 		l.lost, l.cur = true, ""

@@ -31,15 +31,28 @@ func scanLink(l *ledger.Link) []any {
 //
 //	head, err := st.LedgerHead(ctx, "kpi")
 //	next := ledger.Next(head, "kpi", ledger.KindBatch, batchID, rows, content, now, actor)
+//
+// # Notes
+//
+// In cluster mode it is read from every replica (ReadReplicas), highest seq
+// wins: the replica that did not take the last link may not have fetched it
+// yet, and the next link would repeat its seq (seen in the cluster suite
+// before it read every replica).
 func (s *Store) LedgerHead(ctx context.Context, stream string) (ledger.Link, error) {
 	l := ledger.Link{Stream: stream}
-	if s.settings.Cluster != "" {
-		var err error
-		l.Seq, l.Hash, err = s.clusterLedgerHead(ctx, stream)
-		return l, err
-	}
-	err := s.conn.QueryRow(ctx, fmt.Sprintf("SELECT max(seq), argMax(hash, seq) FROM %s WHERE stream = ?",
-		s.table(schema.TableIngestLedger)), stream).Scan(&l.Seq, &l.Hash)
+	err := s.ReadReplicas(ctx, schema.TableIngestLedger, func(t string) string {
+		return "SELECT max(seq), argMax(hash, seq) FROM " + t + " WHERE stream = ?"
+	}, []any{stream}, func(r driver.Rows) error {
+		var seq uint64
+		var hash string
+		if err := r.Scan(&seq, &hash); err != nil {
+			return err
+		}
+		if seq > l.Seq {
+			l.Seq, l.Hash = seq, hash
+		}
+		return nil
+	})
 	return l, err
 }
 
