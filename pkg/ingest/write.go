@@ -133,7 +133,10 @@ type Writer struct {
 	st     *store.Store
 	notify Notifier
 	locks  map[string]*sync.Mutex
-	now    func() time.Time
+	// written is the last link this Writer appended to each stream, read
+	// and set under the stream's lock (see head).
+	written map[string]*ledger.Link
+	now     func() time.Time
 }
 
 // NewWriter returns a Writer storing through st. A nil Notifier is NopNotifier.
@@ -141,9 +144,10 @@ func NewWriter(st *store.Store, n Notifier) *Writer {
 	if n == nil {
 		n = NopNotifier{}
 	}
-	w := &Writer{st: st, notify: n, locks: make(map[string]*sync.Mutex), now: time.Now}
+	w := &Writer{st: st, notify: n, locks: make(map[string]*sync.Mutex), written: make(map[string]*ledger.Link), now: time.Now}
 	for _, s := range Streams() {
 		w.locks[s] = &sync.Mutex{}
+		w.written[s] = &ledger.Link{}
 	}
 	return w
 }
@@ -341,15 +345,30 @@ func (w *Writer) classify(doing string, err error) error {
 	return err
 }
 
-// head is the stream's last link (the zero Link for an empty stream).
+// head is the stream's last link (the zero Link for an empty stream). The
+// caller holds the stream's lock.
+//
+// In cluster mode a link this Writer appended may be missing from every
+// server that answers now: acknowledged by one replica of the ledger's
+// shard, which went down before the other fetched it (seen in the cluster
+// suite with a replica stopped during ingest). The chain then goes on from
+// the link this Writer remembers, and the servers hold it again once that
+// replica is back. A head of 0 is trusted: the ledger was emptied (a new
+// database), not merely behind.
 func (w *Writer) head(ctx context.Context, stream string) (ledger.Link, error) {
 	l, err := w.st.LedgerHead(ctx, stream)
 	if err != nil {
 		return ledger.Link{}, w.classify("read the head of the "+stream+" ledger", err)
 	}
+	if last := w.written[stream]; l.Seq > 0 && last.Seq > l.Seq {
+		return ledger.Link{Stream: stream, Seq: last.Seq, Hash: last.Hash}, nil
+	}
 	return l, nil
 }
 
+// findLink looks the batch up in the ledger, on every replica in cluster
+// mode (store.ReadReplicas): a retry through another Grafana replica must
+// find a link written a moment ago.
 func (w *Writer) findLink(ctx context.Context, stream, batchID string) (ledger.Link, bool, error) {
 	l, found, err := w.st.LedgerLink(ctx, stream, batchID)
 	if err != nil {
@@ -399,6 +418,9 @@ func (w *Writer) duplicates(ctx context.Context, b *Batch, batchID string) ([]ui
 	for _, k := range sch.keyCols {
 		q.KeyValues = append(q.KeyValues, b.cols[sch.col(k)].str)
 	}
+	// Every replica in cluster mode (store.StoredEvents): a row stored a
+	// moment ago by another writer may not have reached the other replica of
+	// its shard yet.
 	stored := make(map[string]bool)
 	err := w.st.StoredEvents(ctx, q, func(id, bid string) { stored[id] = stored[id] || bid == batchID })
 	if err != nil {
@@ -447,5 +469,6 @@ func (w *Writer) appendLink(ctx context.Context, l ledger.Link) error {
 	if err := w.st.AppendLink(ctx, l); err != nil {
 		return w.classify(fmt.Sprintf("append link %d to the %s ledger", l.Seq, l.Stream), err)
 	}
+	*w.written[l.Stream] = l
 	return nil
 }

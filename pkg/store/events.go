@@ -34,7 +34,7 @@ type EventLookup struct {
 }
 
 // StoredEvents calls found with the event_id and batch_id of every row of
-// the table matching the lookup. The batch's values travel as an external
+// the table matching the lookup (once per replica in cluster mode). The batch's values travel as an external
 // table, so the query's size does not grow with the batch.
 //
 //	err := st.StoredEvents(ctx, store.EventLookup{Table: "deployments", EventIDs: ids}, func(id, batch string) { ... })
@@ -67,20 +67,18 @@ func (s *Store) StoredEvents(ctx context.Context, q EventLookup, found func(even
 	}
 	id, batch := dialect.Quote(schema.ColEventID), dialect.Quote(schema.ColBatchID)
 	where = append(where, fmt.Sprintf("%s IN (SELECT %s FROM _batch)", id, id))
-	rows, err := s.conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(tbl)),
-		fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s", id, batch, s.table(q.Table), strings.Join(where, " AND ")), args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	// Every replica in cluster mode (ReadReplicas): a row stored a moment ago
+	// by another writer may not have reached the other replica of its shard.
+	return s.ReadReplicas(clickhouse.Context(ctx, clickhouse.WithExternalTable(tbl)), q.Table, func(t string) string {
+		return fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s", id, batch, t, strings.Join(where, " AND "))
+	}, args, func(r driver.Rows) error {
 		var e, b string
-		if err := rows.Scan(&e, &b); err != nil {
+		if err := r.Scan(&e, &b); err != nil {
 			return fmt.Errorf("read a stored event_id: %w", err)
 		}
 		found(e, b)
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // BatchRows reads columns of the table's rows stored under batchIDs, with

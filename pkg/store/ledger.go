@@ -56,22 +56,22 @@ func (s *Store) LedgerHead(ctx context.Context, stream string) (ledger.Link, err
 	return l, err
 }
 
-// LedgerLink finds stream's link for batchID (Seq, Hash and RowCount).
+// LedgerLink finds stream's link for batchID (Seq, Hash and RowCount), on
+// every replica in cluster mode (ReadReplicas): a retry through another
+// Grafana replica must find a link written a moment ago.
 func (s *Store) LedgerLink(ctx context.Context, stream, batchID string) (ledger.Link, bool, error) {
 	l := ledger.Link{Stream: stream, BatchID: batchID}
-	rows, err := s.conn.Query(ctx, fmt.Sprintf("SELECT seq, hash, row_count FROM %s WHERE stream = ? AND batch_id = ? LIMIT 1",
-		s.table(schema.TableIngestLedger)), stream, batchID)
-	if err != nil {
-		return l, false, err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		return l, false, rows.Err()
-	}
-	if err := rows.Scan(&l.Seq, &l.Hash, &l.RowCount); err != nil {
-		return l, false, fmt.Errorf("read a ledger link: %w", err)
-	}
-	return l, true, nil
+	found := false
+	err := s.ReadReplicas(ctx, schema.TableIngestLedger, func(t string) string {
+		return "SELECT seq, hash, row_count FROM " + t + " WHERE stream = ? AND batch_id = ? LIMIT 1"
+	}, []any{stream, batchID}, func(r driver.Rows) error {
+		found = true
+		if err := r.Scan(&l.Seq, &l.Hash, &l.RowCount); err != nil {
+			return fmt.Errorf("read a ledger link: %w", err)
+		}
+		return nil
+	})
+	return l, found && err == nil, err
 }
 
 // AppendLink writes l as a row of ingest_ledger.
