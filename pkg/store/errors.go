@@ -136,7 +136,7 @@ func Classify(s settings.Settings, err error) error {
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || isNetTimeout(err) {
 		return &ConnError{CategoryTimeout, fmt.Sprintf(
-			"No answer from %s in time: check that a firewall does not drop the connection, or raise the Dial timeout and Query timeout settings", addr), err}
+			"No answer from %s in time: check that a firewall does not drop the connection, or raise the Dial timeout and Query timeout settings%s", addr, restarting(s)), err}
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
@@ -147,9 +147,18 @@ func Classify(s settings.Settings, err error) error {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, clickhouse.ErrAcquireConnTimeout) || isOpDial(err) ||
 		strings.Contains(err.Error(), "connection refused") {
 		return &ConnError{CategoryUnreachable, fmt.Sprintf(
-			"Nothing answers as ClickHouse at %s: check the Host and Port settings (native protocol: 9000, or 9440 with TLS; http: 8123, or 8443 with TLS) and that the server is running", addr), err}
+			"Nothing answers as ClickHouse at %s: check the Host and Port settings (native protocol: 9000, or 9440 with TLS; http: 8123, or 8443 with TLS) and that the server is running%s", addr, restarting(s)), err}
 	}
 	return err
+}
+
+// restarting is the end of the advice for a server that does not answer: in
+// a cluster it is often one being restarted, and a retry finds it back.
+func restarting(s settings.Settings) string {
+	if s.Cluster == "" {
+		return ""
+	}
+	return fmt.Sprintf(". In cluster %s a server may be restarting: retry in a moment, or point the Host setting at a load balancer over the cluster's servers", s.Cluster)
 }
 
 func isNetTimeout(err error) bool {
