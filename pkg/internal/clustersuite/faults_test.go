@@ -198,3 +198,33 @@ func TestClusterShardDown(t *testing.T) {
 	requireExactlyOnce(ctx, t, tg, db, &d)
 	require.True(t, strings.HasPrefix(a.BatchID, "k-"))
 }
+
+// TestClusterLeaseServerDown stops the cluster's first server, which holds
+// the writer leases (store.Lease), while the data source is connected to
+// another one: queries go on, ingest answers 503 naming that server, and the
+// client's retry is stored once it is back.
+func TestClusterLeaseServerDown(t *testing.T) {
+	e := newEnv(t, nil)
+	c, db, ctx := e.c, e.db, e.ctx
+	tg := target{name: "cluster via node2", p: e.p, ds: e.p.DataSource(t, db.JSONData(c.Nodes[1]), nil)}
+	tg.migrate(ctx, t)
+	d := demo.Generate(demo.Options{Seed: 7, Days: 2, Teams: 1, Now: faultNow, KPIInterval: time.Hour})
+	half := len(d.KPI) / 2
+	first, err := d.NDJSON(demo.StreamKPI, 0, half)
+	require.NoError(t, err)
+	second, err := d.NDJSON(demo.StreamKPI, half, len(d.KPI))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, tg.ingest(ctx, t, demo.StreamKPI, "first", first).Status)
+
+	c.Stop(t, c.Nodes[0])
+	r := tg.ingest(ctx, t, demo.StreamKPI, "second", second)
+	require.Equal(t, http.StatusServiceUnavailable, r.Status, string(r.Body))
+	require.NotEmpty(t, r.Headers["Retry-After"])
+	require.Contains(t, string(r.Body), c.Nodes[0].Addr()+" (the first server of cluster "+c.Name+", which holds every writer lease)")
+	require.Equal(t, float64(half), tg.sqlCount(ctx, t, "SELECT count() FROM kpi_samples"), "queries go on through the other replica")
+
+	c.Start(t, c.Nodes[0])
+	r = tg.ingest(ctx, t, demo.StreamKPI, "second", second)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	requireExactlyOnce(ctx, t, tg, db, &demo.Dataset{KPI: d.KPI})
+}
