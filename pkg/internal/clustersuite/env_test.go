@@ -126,7 +126,7 @@ func (tg target) verify(ctx context.Context, t *testing.T) verifyAnswer {
 }
 
 // query runs one query through QueryData.
-func (tg target) query(ctx context.Context, t *testing.T, queryType string, body map[string]any, from, to time.Time, interval time.Duration) backend.DataResponse {
+func (tg target) query(ctx context.Context, t testing.TB, queryType string, body map[string]any, from, to time.Time, interval time.Duration) backend.DataResponse {
 	t.Helper()
 	q := map[string]any{"refId": "A", "queryType": queryType}
 	for k, v := range body {
