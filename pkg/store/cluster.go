@@ -418,11 +418,16 @@ func (s *Store) ReadReplicas(ctx context.Context, table string, sql func(table s
 			return err
 		}
 	}
-	for i, n := range nodes {
+	for _, n := range nodes {
 		if !answered[n.Shard] {
-			return &ConnError{Category: CategoryUnreachable, Err: errs[i], Advice: fmt.Sprintf(
-				"No server of shard %d of cluster %q answers, so ClickHouse cannot see all the data: retry when one of its replicas is back (the health check names the servers that do not answer)",
-				n.Shard, s.settings.Cluster)}
+			var down []string
+			for _, m := range nodes {
+				if m.Shard == n.Shard {
+					down = append(down, m.Addr())
+				}
+			}
+			return &ConnError{Category: CategoryUnreachable, Advice: shardDownAdvice(s.settings.Cluster, n.Shard),
+				Err: fmt.Errorf("read %s: no server of shard %d answers (%s)", table, n.Shard, strings.Join(down, ", "))}
 		}
 	}
 	return nil

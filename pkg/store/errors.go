@@ -109,9 +109,7 @@ func Classify(s settings.Settings, err error) error {
 		case codeAllConnectionTriesFailed:
 			// Never answered from the other shards alone: a partial sum
 			// would look like a real one.
-			return &ConnError{CategoryUnreachable, fmt.Sprintf(
-				"No server of one shard of cluster %q answers, so ClickHouse cannot see all the data: retry when one of its replicas is back (the health check names the servers that do not answer)",
-				s.Cluster), err}
+			return &ConnError{CategoryUnreachable, shardDownAdvice(s.Cluster, 0), err}
 		}
 		return err
 	}
@@ -150,6 +148,17 @@ func Classify(s settings.Settings, err error) error {
 			"Nothing answers as ClickHouse at %s: check the Host and Port settings (native protocol: 9000, or 9440 with TLS; http: 8123, or 8443 with TLS) and that the server is running%s", addr, restarting(s)), err}
 	}
 	return err
+}
+
+// shardDownAdvice says that no server of a shard (0: of one shard, which
+// ClickHouse does not name) answers.
+func shardDownAdvice(cluster string, shard int) string {
+	which := "one shard"
+	if shard > 0 {
+		which = fmt.Sprintf("shard %d", shard)
+	}
+	return fmt.Sprintf("No server of %s of cluster %q answers, so ClickHouse cannot see all the data: retry when one of its replicas is back (the health check names the servers that do not answer)",
+		which, cluster)
 }
 
 // restarting is the end of the advice for a server that does not answer: in

@@ -102,6 +102,8 @@ func compareQueries() []compareQuery {
 // rows spread over both shards (and both replicas of each), then sends every
 // query type to both and requires the same frames.
 func TestClusterAnswersLikeOneServer(t *testing.T) {
+	// No server is stopped here: runs beside the other such tests, after the fault tests.
+	t.Parallel()
 	e := newEnv(t, nil)
 	db, p, ctx, cl := e.db, e.p, e.ctx, e.tg
 	one := singleTarget(t, p)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -162,7 +163,7 @@ func TestClusterShardDown(t *testing.T) {
 	r := tg.ingest(ctx, t, demo.StreamKPI, "second-half", body)
 	require.Equal(t, http.StatusServiceUnavailable, r.Status, string(r.Body))
 	require.NotEmpty(t, r.Headers["Retry-After"])
-	require.Contains(t, string(r.Body), "No server of one shard of cluster")
+	require.Contains(t, string(r.Body), "No server of shard 2 of cluster")
 
 	from, to := faultNow.Add(-3*24*time.Hour), faultNow
 	for _, q := range []struct {
@@ -177,7 +178,7 @@ func TestClusterShardDown(t *testing.T) {
 	} {
 		resp := tg.query(ctx, t, q.queryType, q.body, from, to, time.Minute)
 		require.Error(t, resp.Error, "%s %v answered with a shard down: %v", q.queryType, q.body, resp.Frames)
-		require.Contains(t, resp.Error.Error(), "No server of one shard of cluster", "%s %v", q.queryType, q.body)
+		require.Contains(t, resp.Error.Error(), "of cluster "+strconv.Quote(c.Name)+" answers, so ClickHouse cannot see all the data", "%s %v", q.queryType, q.body)
 		for _, f := range resp.Frames {
 			require.Zero(t, f.Rows(), "%s %v: no partial rows beside the error", q.queryType, q.body)
 		}

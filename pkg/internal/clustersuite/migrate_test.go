@@ -74,6 +74,8 @@ func objectsOn(t *testing.T, db *chtest.ClusterDatabase, i int) map[string]strin
 // over it, the views on the local tables), and admin/schema and the health
 // check report every server, including one that lacks a view.
 func TestClusterMigrate(t *testing.T) {
+	// No server is stopped here: runs beside the other such tests, after the fault tests.
+	t.Parallel()
 	e := newEnv(t, nil)
 	c, db, ctx, tg := e.c, e.db, e.ctx, e.tg
 

@@ -24,6 +24,8 @@ import (
 // row is stored once on both replicas of its shard, and the ledger verifies
 // with one link per batch.
 func TestClusterSeveralWriters(t *testing.T) {
+	// No server is stopped here: runs beside the other such tests, after the fault tests.
+	t.Parallel()
 	c := chtest.NewCluster(t)
 	db := c.NewDatabase(t)
 	ctx := testCtx(t, 10*time.Minute)
