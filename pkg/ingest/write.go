@@ -354,13 +354,14 @@ func (w *Writer) classify(doing string, err error) error {
 // suite with a replica stopped during ingest). The chain then goes on from
 // the link this Writer remembers, and the servers hold it again once that
 // replica is back. A head of 0 is trusted: the ledger was emptied (a new
-// database), not merely behind.
+// database), not merely behind. On one server what it answers is the head:
+// a link it lacks was never stored.
 func (w *Writer) head(ctx context.Context, stream string) (ledger.Link, error) {
 	l, err := w.st.LedgerHead(ctx, stream)
 	if err != nil {
 		return ledger.Link{}, w.classify("read the head of the "+stream+" ledger", err)
 	}
-	if last := w.written[stream]; l.Seq > 0 && last.Seq > l.Seq {
+	if last := w.written[stream]; w.st.Settings().Cluster != "" && l.Seq > 0 && last.Seq > l.Seq {
 		return ledger.Link{Stream: stream, Seq: last.Seq, Hash: last.Hash}, nil
 	}
 	return l, nil
