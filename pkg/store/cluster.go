@@ -204,6 +204,30 @@ func (s *Store) nodeConn(n NodeState) (driver.Conn, error) {
 	return c, nil
 }
 
+// onEveryNode runs f on every server of the cluster at once, each through
+// its own pool, and returns the servers with each one's error (parallel).
+func (s *Store) onEveryNode(ctx context.Context, f func(n NodeState, conn driver.Conn) error) ([]NodeState, []error, error) {
+	nodes, err := s.clusterNodes(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := s.nodeConn(n)
+			if err == nil {
+				err = f(n, conn)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	return nodes, errs, nil
+}
+
 // readNode fills n from the server itself.
 func (s *Store) readNode(ctx context.Context, n *NodeState, expected []string) {
 	fail := func(status NodeStatus, err error) {
@@ -384,30 +408,18 @@ func (s *Store) ReadReplicas(ctx context.Context, table string, sql func(table s
 	if err != nil {
 		return err
 	}
-	nodes, err := s.clusterNodes(ctx)
-	if err != nil {
-		return err
-	}
 	var mu sync.Mutex // scan sees one row at a time
 	locked := func(r driver.Rows) error {
 		mu.Lock()
 		defer mu.Unlock()
 		return scan(r)
 	}
-	errs := make([]error, len(nodes))
-	var wg sync.WaitGroup
-	for i, n := range nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			conn, err := s.nodeConn(n)
-			if err == nil {
-				err = read(conn, g.qualified(g.storage(table)), s.nodeSettings(n), locked)
-			}
-			errs[i] = err
-		}()
+	nodes, errs, err := s.onEveryNode(ctx, func(n NodeState, conn driver.Conn) error {
+		return read(conn, g.qualified(g.storage(table)), s.nodeSettings(n), locked)
+	})
+	if err != nil {
+		return err
 	}
-	wg.Wait()
 	answered := map[int]bool{}
 	for i, err := range errs {
 		var ce *ConnError

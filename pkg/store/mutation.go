@@ -122,24 +122,12 @@ FROM system.mutations WHERE database = ? AND has(?, table)`
 	if s.settings.Cluster == "" {
 		return nil, pollMutations(ctx, count(s.conn), s.settings.Addr())
 	}
-	nodes, err := s.clusterNodes(ctx)
+	nodes, errs, err := s.onEveryNode(ctx, func(n NodeState, conn driver.Conn) error {
+		return pollMutations(ctx, count(conn), n.Addr())
+	})
 	if err != nil {
 		return nil, err
 	}
-	errs := make([]error, len(nodes))
-	var wg sync.WaitGroup
-	for i, n := range nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			conn, err := s.nodeConn(n)
-			if err == nil {
-				err = pollMutations(ctx, count(conn), n.Addr())
-			}
-			errs[i] = err
-		}()
-	}
-	wg.Wait()
 	var down []string
 	for i, err := range errs {
 		var ce *ConnError
