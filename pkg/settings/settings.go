@@ -38,6 +38,17 @@ const (
 	DefaultQueryTimeout = 60 * time.Second
 	DefaultMaxRows      = 1_000_000
 	DefaultIngestRole   = RoleEditor
+	// DefaultMaxResultBytes caps one query's result at 128 MiB of
+	// ClickHouse's native encoding: a million rows of a dozen numbers and
+	// short strings fit, and the plugin's memory per query stays a small
+	// multiple of it.
+	DefaultMaxResultBytes = 128 << 20
+	// DefaultPoolSize is the number of connections queries share. A
+	// dashboard's panels each hold one while their query runs.
+	DefaultPoolSize = 10
+	// DefaultMaxQueuedQueries bounds the queries waiting for one of them;
+	// past it a query is answered "busy" at once.
+	DefaultMaxQueuedQueries = 1000
 )
 
 // Bounds of the numeric settings. Every number a user sets is checked
@@ -51,6 +62,16 @@ const (
 	MaxRetentionDays = 36_500
 	// MaxTimeoutSeconds caps jsonData.dialTimeout and jsonData.queryTimeout.
 	MaxTimeoutSeconds = 86_400
+	// MinMaxResultBytes and MaxMaxResultBytes bound jsonData.maxResultBytes
+	// (1 MiB to 4 GiB).
+	MinMaxResultBytes = 1 << 20
+	MaxMaxResultBytes = 4 << 30
+	// MaxPoolSize caps jsonData.poolSize: each connection is a ClickHouse
+	// session and may run a query (ClickHouse's own max_concurrent_queries
+	// is 100 by default).
+	MaxPoolSize = 100
+	// MaxMaxQueuedQueries caps jsonData.maxQueuedQueries.
+	MaxMaxQueuedQueries = 100_000
 )
 
 // CustomSetting is one ClickHouse session setting sent with every query.
@@ -81,6 +102,19 @@ type Settings struct {
 	DialTimeout  time.Duration
 	QueryTimeout time.Duration
 	MaxRows      int
+	// MaxResultBytes caps the bytes one query's result may take as
+	// ClickHouse sends it (its native encoding); more is cut with a notice.
+	MaxResultBytes int64
+	// PoolSize is the number of connections queries run on at once.
+	PoolSize int
+	// MaxQueuedQueries is how many queries may wait for a connection; past
+	// it, and past the Query timeout of waiting, a query is answered busy.
+	MaxQueuedQueries int
+	// RawSQLDatabases are databases raw SQL may read besides Database.
+	RawSQLDatabases []string
+	// RawSQLFunctions are functions and table functions raw SQL may use
+	// although they reach files, the network or other servers (url, …).
+	RawSQLFunctions []string
 	// CustomSettings are ClickHouse session settings, sorted by name.
 	CustomSettings []CustomSetting
 	// AutoMigrate applies pending schema migrations when the instance starts.
@@ -116,6 +150,11 @@ type jsonData struct {
 	DialTimeout       *float64        `json:"dialTimeout"`
 	QueryTimeout      *float64        `json:"queryTimeout"`
 	MaxRows           *int            `json:"maxRows"`
+	MaxResultBytes    *int64          `json:"maxResultBytes"`
+	PoolSize          *int            `json:"poolSize"`
+	MaxQueuedQueries  *int            `json:"maxQueuedQueries"`
+	RawSQLDatabases   []string        `json:"rawSqlDatabases"`
+	RawSQLFunctions   []string        `json:"rawSqlFunctions"`
 	CustomSettings    []CustomSetting `json:"customSettings"`
 	AutoMigrate       bool            `json:"autoMigrate"`
 	Cluster           string          `json:"cluster"`
@@ -253,6 +292,25 @@ func Parse(raw []byte, secure map[string]string) (Settings, error) {
 		s.MaxRows = *jd.MaxRows
 	}
 
+	s.MaxResultBytes = DefaultMaxResultBytes
+	if jd.MaxResultBytes != nil {
+		if v := *jd.MaxResultBytes; v < MinMaxResultBytes || v > MaxMaxResultBytes {
+			add("jsonData.maxResultBytes", "expected %d to %d bytes (1 MiB to 4 GiB), got %d", MinMaxResultBytes, int64(MaxMaxResultBytes), v)
+		} else {
+			s.MaxResultBytes = v
+		}
+	}
+	s.PoolSize = DefaultPoolSize
+	if jd.PoolSize != nil && inRange("jsonData.poolSize", "connections", *jd.PoolSize, 1, MaxPoolSize, add) {
+		s.PoolSize = *jd.PoolSize
+	}
+	s.MaxQueuedQueries = DefaultMaxQueuedQueries
+	if jd.MaxQueuedQueries != nil && inRange("jsonData.maxQueuedQueries", "queries", *jd.MaxQueuedQueries, 0, MaxMaxQueuedQueries, add) {
+		s.MaxQueuedQueries = *jd.MaxQueuedQueries
+	}
+	s.RawSQLDatabases = names("jsonData.rawSqlDatabases", "a database name", jd.RawSQLDatabases, add)
+	s.RawSQLFunctions = names("jsonData.rawSqlFunctions", "a function name such as url", jd.RawSQLFunctions, add)
+
 	seen := map[string]bool{}
 	for i, cs := range s.CustomSettings {
 		field := fmt.Sprintf("jsonData.customSettings[%d]", i)
@@ -338,6 +396,16 @@ func inRange(field, unit string, v, lo, hi int, add func(string, string, ...any)
 		return false
 	}
 	return true
+}
+
+// names checks a list of identifiers and returns a copy of it.
+func names(field, what string, list []string, add func(string, string, ...any)) []string {
+	for i, n := range list {
+		if !identRe.MatchString(n) {
+			add(fmt.Sprintf("%s[%d]", field, i), "expected %s (letters, digits and underscores), got %q", what, n)
+		}
+	}
+	return slices.Clone(list)
 }
 
 func isPEM(s string) bool {

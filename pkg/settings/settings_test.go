@@ -17,6 +17,7 @@ func TestParseDefaults(t *testing.T) {
 		Host: "clickhouse", Port: 9000, Protocol: ProtocolNative, Database: "kpiflow",
 		Username: "default", Password: "pw", DialTimeout: DefaultDialTimeout,
 		QueryTimeout: DefaultQueryTimeout, MaxRows: DefaultMaxRows, IngestRole: RoleEditor,
+		MaxResultBytes: DefaultMaxResultBytes, PoolSize: DefaultPoolSize, MaxQueuedQueries: DefaultMaxQueuedQueries,
 		CustomSettings: nil,
 	}, s)
 	require.Equal(t, "clickhouse:9000", s.Addr())
@@ -57,6 +58,14 @@ func TestParseValid(t *testing.T) {
 			func(t *testing.T, s Settings) {
 				require.Equal(t, []CustomSetting{{"join_use_nulls", "1"}, {"max_threads", "2"}}, s.CustomSettings)
 			}},
+		{"limits and raw SQL reach", `{"host":"ch","maxResultBytes":1048576,"poolSize":32,"maxQueuedQueries":0,"rawSqlDatabases":["system"],"rawSqlFunctions":["url"]}`, nil,
+			func(t *testing.T, s Settings) {
+				require.Equal(t, int64(1<<20), s.MaxResultBytes)
+				require.Equal(t, 32, s.PoolSize)
+				require.Equal(t, 0, s.MaxQueuedQueries)
+				require.Equal(t, []string{"system"}, s.RawSQLDatabases)
+				require.Equal(t, []string{"url"}, s.RawSQLFunctions)
+			}},
 		{"cluster and retention", `{"host":"ch","cluster":"main","ingestRole":"Admin","retentionDays":{"kpi_samples":30}}`, nil,
 			func(t *testing.T, s Settings) {
 				require.Equal(t, "main", s.Cluster)
@@ -94,6 +103,13 @@ func TestParseInvalidNamesField(t *testing.T) {
 		{"max rows huge", `{"host":"ch","maxRows":9223372036854775807}`, nil, "jsonData.maxRows", "expected 1 to 10000000 rows"},
 		{"max rows beyond int64", `{"host":"ch","maxRows":1e30}`, nil, "jsonData.maxRows", "expected a number"},
 		{"query timeout huge", `{"host":"ch","queryTimeout":1e300}`, nil, "jsonData.queryTimeout", "at most 86400"},
+		{"max result bytes small", `{"host":"ch","maxResultBytes":1000}`, nil, "jsonData.maxResultBytes", "expected 1048576 to 4294967296 bytes (1 MiB to 4 GiB), got 1000"},
+		{"max result bytes huge", `{"host":"ch","maxResultBytes":9223372036854775807}`, nil, "jsonData.maxResultBytes", "got 9223372036854775807"},
+		{"pool size", `{"host":"ch","poolSize":0}`, nil, "jsonData.poolSize", "expected 1 to 100 connections, got 0"},
+		{"pool size huge", `{"host":"ch","poolSize":100000}`, nil, "jsonData.poolSize", "expected 1 to 100 connections"},
+		{"queue negative", `{"host":"ch","maxQueuedQueries":-1}`, nil, "jsonData.maxQueuedQueries", "expected 0 to 100000 queries, got -1"},
+		{"raw sql database", `{"host":"ch","rawSqlDatabases":["a.b"]}`, nil, "jsonData.rawSqlDatabases[0]", "database name"},
+		{"raw sql function", `{"host":"ch","rawSqlFunctions":["url("]}`, nil, "jsonData.rawSqlFunctions[0]", "function name"},
 		{"ca without tls", `{"host":"ch","tlsAuthWithCACert":true}`, map[string]string{"tlsCACert": pem}, "jsonData.tlsAuthWithCACert", "secure: true"},
 		{"ca not pem", `{"host":"ch","secure":true,"tlsAuthWithCACert":true}`, map[string]string{"tlsCACert": "abc"}, "secureJsonData.tlsCACert", "PEM"},
 		{"client key missing", `{"host":"ch","secure":true,"tlsAuth":true}`, map[string]string{"tlsClientCert": pem}, "secureJsonData.tlsClientKey", "PEM"},
@@ -151,7 +167,9 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if s.Host == "" || s.Port < 1 || s.Port > 65535 || s.MaxRows < 1 || s.DialTimeout <= 0 || s.QueryTimeout <= 0 {
+		if s.Host == "" || s.Port < 1 || s.Port > 65535 || s.MaxRows < 1 || s.DialTimeout <= 0 || s.QueryTimeout <= 0 ||
+			s.MaxResultBytes < MinMaxResultBytes || s.MaxResultBytes > MaxMaxResultBytes || s.PoolSize < 1 || s.PoolSize > MaxPoolSize ||
+			s.MaxQueuedQueries < 0 || s.MaxQueuedQueries > MaxMaxQueuedQueries {
 			t.Fatalf("accepted invalid settings: %+v", s)
 		}
 	})
