@@ -2,6 +2,7 @@ package dialect
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -90,6 +91,13 @@ func Quote(s string) string {
 // identEscaper escapes what would end a back-quoted identifier early. Built
 // once: building a Replacer per call was a fifth of planning a query.
 var identEscaper = strings.NewReplacer("\\", "\\\\", "`", "\\`")
+
+// MaxDateTime is the last second ClickHouse's DateTime holds on every
+// version: Unix seconds are a UInt32, so DateTime spans 1970-01-01 00:00:00
+// to 2106-02-07 06:28:15 UTC. kpiflow stores every time as DateTime (see the
+// README's design notes), and times outside that span wrap around in the
+// server's arithmetic rather than fail.
+const MaxDateTime = int64(math.MaxUint32)
 
 // Bucket returns an expression for the start of the seconds-wide bucket that
 // holds the DateTime expression expr, as a DateTime:

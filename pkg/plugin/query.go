@@ -72,12 +72,31 @@ func (inst *Instance) QueryData(ctx context.Context, req *backend.QueryDataReque
 }
 
 // perQuery answers each query of a request on its own, so one bad query does
-// not fail the panel's others.
+// not fail the panel's others. Every query's time range is first fitted
+// into what ClickHouse's DateTime holds (query.ClampTimeRange): clamped with
+// a notice, or refused naming the field. The SDK wraps times past 2262
+// around; query.UnwrapSDKTime recovers what Grafana sent.
 func (inst *Instance) perQuery(fn queryFunc) backend.QueryDataHandlerFunc {
 	return func(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
 		resp := backend.NewQueryDataResponse()
 		for _, q := range req.Queries {
-			resp.Responses[q.RefID] = fn(ctx, req.PluginContext, q)
+			from, to, clamped, err := query.ClampTimeRange(query.UnwrapSDKTime(q.TimeRange.From), query.UnwrapSDKTime(q.TimeRange.To))
+			if err != nil {
+				resp.Responses[q.RefID] = badRequest(err)
+				continue
+			}
+			q.TimeRange.From, q.TimeRange.To = from, to
+			r := fn(ctx, req.PluginContext, q)
+			if len(clamped) > 0 && len(r.Frames) > 0 {
+				f := r.Frames[0]
+				if f.Meta == nil {
+					f.Meta = &data.FrameMeta{}
+				}
+				for _, n := range clamped {
+					f.Meta.Notices = append(f.Meta.Notices, data.Notice{Severity: data.NoticeSeverityWarning, Text: n})
+				}
+			}
+			resp.Responses[q.RefID] = r
 		}
 		return resp, nil
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/kpiflow/kpiflow/pkg/dialect"
 	"github.com/kpiflow/kpiflow/pkg/frames"
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
 	"github.com/kpiflow/kpiflow/pkg/schema"
@@ -316,7 +317,9 @@ func (q *KPIQuery) Build(env Env) (*Built, error) {
 
 // alignRange widens the request's range to whole buckets: [floor(from),
 // ceil(to)). Every bucket shown is then complete and a rollup whose
-// resolution divides the bucket answers exactly what kpi_samples would.
+// resolution divides the bucket answers exactly what kpi_samples would. At
+// the end of what DateTime holds (dialect.MaxDateTime) the last whole
+// bucket ends the range instead.
 func alignRange(env Env, bucket int64) (int64, int64) {
 	from, to := env.From.Unix(), env.To.Unix()
 	if from < 0 {
@@ -327,6 +330,10 @@ func alignRange(env Env, bucket int64) (int64, int64) {
 	}
 	from = from / bucket * bucket
 	to = (to + bucket - 1) / bucket * bucket
+	if last := dialect.MaxDateTime / bucket * bucket; to > last {
+		to = last
+		from = min(from, to-bucket)
+	}
 	return from, to
 }
 

@@ -234,13 +234,31 @@ func (p *Plugin) CheckHealth(ctx context.Context, t testing.TB, ds DataSource) *
 func (p *Plugin) QueryData(ctx context.Context, t testing.TB, ds DataSource, headers map[string]string, queries ...backend.DataQuery) *backend.QueryDataResponse {
 	t.Helper()
 	req := &backend.QueryDataRequest{PluginContext: ds.PluginContext(), Headers: headers, Queries: queries}
-	resp, err := p.Data.QueryData(ctx, backend.ToProto().QueryDataRequest(req))
+	resp, err := p.Data.QueryData(ctx, ToProtoQueryData(req))
 	if err != nil {
 		t.Fatalf("QueryData over gRPC: %v", err)
 	}
 	out, err := backend.FromProto().QueryDataResponse(resp)
 	if err != nil {
 		t.Fatalf("decode QueryData response: %v", err)
+	}
+	return out
+}
+
+// ToProtoQueryData converts a request as Grafana sends it: time ranges as
+// Unix milliseconds (the SDK's own conversion goes through nanoseconds,
+// which overflow past 2262), and an unset (zero) time as 0.
+func ToProtoQueryData(req *backend.QueryDataRequest) *pluginv2.QueryDataRequest {
+	out := backend.ToProto().QueryDataRequest(req)
+	ms := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.UnixMilli()
+	}
+	for i, q := range req.Queries {
+		out.Queries[i].TimeRange.FromEpochMS = ms(q.TimeRange.From)
+		out.Queries[i].TimeRange.ToEpochMS = ms(q.TimeRange.To)
 	}
 	return out
 }
