@@ -28,9 +28,11 @@ ch_bin() {
   }
 }
 
-# ch_write_users FILE [PROFILE_XML] writes users.xml: two users, default (no
-# password, for tests that need full rights) and kpiflow (with a password, so
-# tests can check authentication errors). PROFILE_XML goes into the default profile.
+# ch_write_users FILE [PROFILE_XML] writes users.xml: three users, default (no
+# password, for tests that need full rights), kpiflow (with a password, so
+# tests can check authentication errors) and kpiflow_ro (profile readonly=1,
+# which refuses any setting a query sends). PROFILE_XML goes into the default
+# profile.
 ch_write_users() {
   cat > "$1" <<XML
 <?xml version="1.0"?>
@@ -50,6 +52,11 @@ ch_write_users() {
       <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
       <profile>default</profile><quota>default</quota>
     </kpiflow>
+    <kpiflow_ro>
+      <password></password>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>readonly</profile><quota>default</quota>
+    </kpiflow_ro>
   </users>
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
 </yandex>

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -49,8 +50,8 @@ func unknownQueryType(_ context.Context, _ backend.PluginContext, q backend.Data
 type queryFunc func(ctx context.Context, pc backend.PluginContext, q backend.DataQuery) backend.DataResponse
 
 // maxConcurrentQueries bounds the queries of one request that run at once
-// (the pool has 10 connections, shared with variables, ingest and other
-// requests).
+// (the query pool has poolSize connections, 10 by default, shared with
+// variables and other requests).
 const maxConcurrentQueries = 5
 
 // QueryData answers a request's queries concurrently, at most
@@ -58,9 +59,14 @@ const maxConcurrentQueries = 5
 // keyed by refId, as in grafana/sqlds), each by the handler of its
 // queryType: a panel with several queries waits for the slowest, not for
 // their sum. The request's headers travel in ctx for attribution
-// (attribution.go).
+// (attribution.go), and the request's place in line for a connection
+// (store.Admit): when every connection is busy, earlier requests' queries
+// go first.
 func (inst *Instance) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
 	ctx = withRequestHeaders(ctx, req.Headers)
+	if inst.store != nil {
+		ctx = inst.store.Admit(ctx)
+	}
 	return concurrent.QueryData(ctx, req, func(ctx context.Context, q concurrent.Query) backend.DataResponse {
 		one := &backend.QueryDataRequest{PluginContext: q.PluginContext, Headers: req.Headers, Queries: []backend.DataQuery{q.DataQuery}}
 		resp, err := inst.queries.QueryData(ctx, one)
@@ -126,13 +132,21 @@ func (inst *Instance) clickhouseError(ctx context.Context, err error) backend.Da
 		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream,
 			"raw SQL is read-only: ClickHouse refused the statement ("+err.Error()+"); write a SELECT, or use the ingest API to write")
 	}
+	var state *store.StateColumnError
+	if errors.As(err, &state) {
+		return badRequest(state)
+	}
 	err = store.Classify(inst.settings, err)
 	status := backend.StatusBadRequest
 	var ce *store.ConnError
 	if errors.As(err, &ce) {
-		status = backend.StatusBadGateway
-		if ce.Category == store.CategoryTimeout {
+		switch ce.Category {
+		case store.CategoryTimeout:
 			status = backend.StatusTimeout
+		case store.CategoryBusy:
+			status = backend.StatusTooManyRequests
+		default:
+			status = backend.StatusBadGateway
 		}
 	}
 	var ex *clickhouse.Exception
@@ -169,6 +183,13 @@ func (inst *Instance) querySQL(ctx context.Context, pc backend.PluginContext, q 
 	if err != nil {
 		return badRequest(err)
 	}
+	dbs, err := st.Databases(ctx, store.CatalogMaxAge)
+	if err != nil {
+		return withExecuted(inst.clickhouseError(ctx, fmt.Errorf("check the raw SQL: %w", err)), sql)
+	}
+	if err := query.CheckRawSQL(sql, inst.rawSQLPolicy(dbs)); err != nil {
+		return withExecuted(badRequest(err), sql)
+	}
 	rows, err := st.Query(ctx, attributionFor(ctx, pc), sql)
 	if err != nil {
 		return withExecuted(inst.clickhouseError(ctx, err), sql)
@@ -184,6 +205,9 @@ func (inst *Instance) querySQL(ctx context.Context, pc backend.PluginContext, q 
 		}
 		return withExecuted(inst.clickhouseError(ctx, err), rows.SQL)
 	}
+	if rows.Cut() {
+		notices = append(notices, cutNotice(rows, frame.Rows()))
+	}
 	frame.RefID = q.RefID
 	frame.Meta = &data.FrameMeta{ExecutedQueryString: rows.SQL, Notices: notices}
 	if sq.Format == query.FormatTimeSeries {
@@ -194,4 +218,34 @@ func (inst *Instance) querySQL(ctx context.Context, pc backend.PluginContext, q 
 		frame.Meta.PreferredVisualization = data.VisTypeTable
 	}
 	return backend.DataResponse{Frames: data.Frames{frame}}
+}
+
+// rawSQLPolicy is what raw SQL may reach (query.CheckRawSQL): the data
+// source's database and the settings' additions; serverDatabases are the
+// server's databases (store.Databases).
+func (inst *Instance) rawSQLPolicy(serverDatabases []string) query.RawSQLPolicy {
+	return query.RawSQLPolicy{
+		Database:        inst.settings.Database,
+		Databases:       inst.settings.RawSQLDatabases,
+		Functions:       inst.settings.RawSQLFunctions,
+		ServerDatabases: serverDatabases,
+		ManagedSettings: store.ManagedSettings(inst.settings),
+	}
+}
+
+// cutNotice says that a result stopped at the byte cap after n rows.
+func cutNotice(rows *store.Rows, n int) data.Notice {
+	return data.Notice{
+		Severity: data.NoticeSeverityWarning,
+		Text: fmt.Sprintf("The result was cut after %d rows at the data source's Max result bytes (maxResultBytes, %s); "+
+			"aggregate or filter in SQL, or add a LIMIT, to see all of it", n, sizeText(rows.MaxBytes())),
+	}
+}
+
+// sizeText writes a byte count in MiB or GiB, as the settings show it.
+func sizeText(b int64) string {
+	if b >= 1<<30 && b%(1<<30) == 0 {
+		return fmt.Sprintf("%d GiB", b>>30)
+	}
+	return strconv.FormatFloat(float64(b)/(1<<20), 'f', -1, 64) + " MiB"
 }

@@ -152,6 +152,9 @@ func (inst *Instance) readPlan(ctx context.Context, st *store.Store, pc backend.
 		}
 		return fail(inst.clickhouseError(ctx, fmt.Errorf("read the %s result: %w", what, err)))
 	}
+	if rows.Cut() {
+		notices = append(notices, cutNotice(rows, res.Rows()))
+	}
 	return res, executedQuery(rows.SQL, args), notices, nil
 }
 

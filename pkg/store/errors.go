@@ -29,6 +29,9 @@ const (
 	CategoryServer          Category = "server"
 	// CategoryProtocol is a server that refuses the configured protocol.
 	CategoryProtocol Category = "protocol"
+	// CategoryBusy is every connection of the pool in use: the server is
+	// up, kpiflow has as many queries running on it as it may.
+	CategoryBusy Category = "busy"
 )
 
 // ClickHouse exception codes that decide a category.
@@ -63,7 +66,7 @@ func (e *ConnError) Unwrap() error { return e.Err }
 // settings (the server is down or slow). The other categories need a change
 // of configuration: retrying them only repeats the failure.
 func (e *ConnError) Transient() bool {
-	return e.Category == CategoryUnreachable || e.Category == CategoryTimeout
+	return e.Category == CategoryUnreachable || e.Category == CategoryTimeout || e.Category == CategoryBusy
 }
 
 // Setting names the data source settings to change for a failure that is not
@@ -80,6 +83,8 @@ func (e *ConnError) Setting() string {
 		return "jsonData.customSettings"
 	case CategoryProtocol:
 		return "jsonData.protocol"
+	case CategoryBusy:
+		return "jsonData.poolSize"
 	}
 	return ""
 }
@@ -95,6 +100,13 @@ func Classify(s settings.Settings, err error) error {
 		return err
 	}
 	addr := s.Addr()
+	var busy *BusyError
+	if errors.As(err, &busy) || errors.Is(err, clickhouse.ErrAcquireConnTimeout) {
+		return &ConnError{CategoryBusy, fmt.Sprintf(
+			"kpiflow is busy: all its connections to ClickHouse at %s are running queries: retry in a moment; "+
+				"if this persists, raise the data source's Pool size (jsonData.poolSize, now %d) or Max queued queries "+
+				"(jsonData.maxQueuedQueries), or lower how many panels and alert rules query at once", addr, s.PoolSize), err}
+	}
 	var ex *clickhouse.Exception
 	if errors.As(err, &ex) {
 		switch ex.Code {
@@ -142,7 +154,7 @@ func Classify(s settings.Settings, err error) error {
 			"The host name %q does not resolve: check the Host setting", s.Host), err}
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, clickhouse.ErrAcquireConnTimeout) || isOpDial(err) ||
+		errors.Is(err, syscall.ECONNRESET) || isOpDial(err) ||
 		strings.Contains(err.Error(), "connection refused") {
 		return &ConnError{CategoryUnreachable, fmt.Sprintf(
 			"Nothing answers as ClickHouse at %s: check the Host and Port settings (native protocol: 9000, or 9440 with TLS; http: 8123, or 8443 with TLS) and that the server is running%s", addr, restarting(s)), err}

@@ -18,14 +18,28 @@ import (
 )
 
 // Store is a connection pool to one ClickHouse server and database.
+//
+// # Notes
+//
+// It holds three pools to the configured server: queries run on someone's
+// behalf (Query) have their own, of the data source's poolSize, behind an
+// admission gate and with each result's bytes capped; KILL QUERY has a
+// small one of its own, so a cancellation never waits behind the queries it
+// is meant to stop; and kpiflow's own work (ingest, migrations, the ledger,
+// the catalog) has one that dashboards cannot fill. In cluster mode it
+// also keeps a small pool per server of the cluster (cluster.go).
 type Store struct {
 	conn     driver.Conn
+	queries  driver.Conn
+	kills    driver.Conn
+	gate     *gate
 	settings settings.Settings
 	logger   Logger
 
-	mu      sync.Mutex
-	dialect *dialect.Dialect
-	stats   statsCache
+	mu        sync.Mutex
+	dialect   *dialect.Dialect
+	stats     statsCache
+	databases databasesCache
 	// orphans maps a lease name to the table of a lease this pool held but
 	// could not free (the server went away): only this pool may take it
 	// back before it expires, as nobody else can hold it.
@@ -51,26 +65,65 @@ type Option func(*Store)
 // WithLogger sends the store's warnings to l (by default they are dropped).
 func WithLogger(l Logger) Option { return func(s *Store) { s.logger = l } }
 
-// Open creates the pool. It does not connect: the first call that needs the
+// The pools' sizes besides the query pool's (settings.PoolSize).
+const (
+	// internalConns serve ingest, migrations, the ledger and the catalog.
+	internalConns = 10
+	// killConns serve KILL QUERY: two, so one slow kill does not hold up
+	// the next.
+	killConns = 2
+	// resultSlack is what an answer may carry beyond the result's own
+	// bytes before the cap stops it: headers, progress, the profile, an
+	// exception's text.
+	resultSlack = 1 << 20
+)
+
+// Open creates the pools. It does not connect: the first call that needs the
 // server does, so an unreachable server surfaces as a classified error there.
+// Zero PoolSize and MaxResultBytes (settings built by hand) take the
+// defaults of settings.Parse.
 func Open(ctx context.Context, s settings.Settings, opts ...Option) (*Store, error) {
-	chOpts, err := Options(s)
-	if err != nil {
-		return nil, err
+	if s.PoolSize <= 0 {
+		s.PoolSize = settings.DefaultPoolSize
 	}
-	conn, err := clickhouse.Open(chOpts)
-	if err != nil {
-		return nil, fmt.Errorf("open ClickHouse connection pool for %s: %w", s.Addr(), err)
+	if s.MaxResultBytes <= 0 {
+		s.MaxResultBytes = settings.DefaultMaxResultBytes
 	}
-	st := &Store{conn: conn, settings: s, logger: nopLogger{}}
+	st := &Store{settings: s, logger: nopLogger{}, gate: newGate(s.PoolSize, s.MaxQueuedQueries)}
 	for _, o := range opts {
 		o(st)
+	}
+	pools := []struct {
+		conn  *driver.Conn
+		size  int
+		capTo int64
+	}{{&st.conn, internalConns, 0}, {&st.queries, s.PoolSize, s.MaxResultBytes + resultSlack}, {&st.kills, killConns, 0}}
+	for _, p := range pools {
+		chOpts, err := Options(s)
+		if err != nil {
+			st.closePools()
+			return nil, err
+		}
+		chOpts.MaxOpenConns, chOpts.MaxIdleConns = p.size, min(p.size, chOpts.MaxIdleConns)
+		if p.capTo > 0 {
+			chOpts.MaxIdleConns = p.size
+			chOpts.DialContext = cappedDialer(chOpts, p.capTo)
+		}
+		if *p.conn, err = clickhouse.Open(chOpts); err != nil {
+			st.closePools()
+			return nil, fmt.Errorf("open ClickHouse connection pool for %s: %w", s.Addr(), err)
+		}
 	}
 	return st, nil
 }
 
-// Options turns settings into clickhouse-go options.
+// Options turns settings into clickhouse-go options: those of the query pool
+// (poolSize connections), less its cap on result bytes (Open adds it).
 func Options(s settings.Settings) (*clickhouse.Options, error) {
+	poolSize := s.PoolSize
+	if poolSize <= 0 {
+		poolSize = settings.DefaultPoolSize
+	}
 	opts := &clickhouse.Options{
 		Addr: []string{s.Addr()},
 		Auth: clickhouse.Auth{
@@ -85,7 +138,7 @@ func Options(s settings.Settings) (*clickhouse.Options, error) {
 		ClientInfo: clickhouse.ClientInfo{
 			Products: []struct{ Name, Version string }{{Name: "kpiflow", Version: "1"}},
 		},
-		MaxOpenConns: 10,
+		MaxOpenConns: poolSize,
 		MaxIdleConns: 5,
 	}
 	if s.Protocol == settings.ProtocolHTTP {
@@ -139,7 +192,9 @@ func tlsConfig(t settings.TLS) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// Conn is the underlying pool, for the packages that read and write through it.
+// Conn is the pool for kpiflow's own reads and writes (ingest, the ledger),
+// for the packages that read and write through it. Queries on someone's
+// behalf go through Query instead.
 func (s *Store) Conn() driver.Conn { return s.conn }
 
 // Settings returns the settings the pool was opened with.
@@ -174,11 +229,24 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the pool; in-flight queries end with an error.
+// Close closes the pools; in-flight queries end with an error.
 func (s *Store) Close() error {
 	s.nodes.close()
-	if err := s.conn.Close(); err != nil && !errors.Is(err, context.Canceled) {
+	if err := s.closePools(); err != nil {
 		return fmt.Errorf("close ClickHouse connection pool: %w", err)
 	}
 	return nil
+}
+
+func (s *Store) closePools() error {
+	var errs []error
+	for _, c := range []driver.Conn{s.conn, s.queries, s.kills} {
+		if c == nil {
+			continue
+		}
+		if err := c.Close(); err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -106,6 +106,8 @@ func (d *Database) Settings(t testing.TB) settings.Settings {
 		Host: d.Host, Port: d.Port, Protocol: settings.ProtocolNative, Database: d.Name,
 		Username: settings.DefaultUsername, DialTimeout: 5 * time.Second, QueryTimeout: 30 * time.Second,
 		MaxRows: settings.DefaultMaxRows, IngestRole: settings.DefaultIngestRole,
+		MaxResultBytes: settings.DefaultMaxResultBytes, PoolSize: settings.DefaultPoolSize,
+		MaxQueuedQueries: settings.DefaultMaxQueuedQueries,
 	}
 	return s
 }
@@ -128,8 +130,11 @@ func MigratedStore(t testing.TB) (*store.Store, *Database) {
 	return st, db
 }
 
-// The test server's second user, with a password (see scripts/clickhouse.sh).
+// The test server's second user, with a password, and its third, whose
+// profile is readonly=1 (see scripts/clickhouse.sh; servers started before
+// the third was added lack it: use StartServer).
 const (
 	PasswordUser = "kpiflow"
 	Password     = "kpiflow-test-password"
+	ReadonlyUser = "kpiflow_ro"
 )
