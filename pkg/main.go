@@ -24,7 +24,9 @@ func main() {
 	if strings.EqualFold(os.Getenv("GF_PLUGIN_LOG_LEVEL"), "debug") {
 		level = log.Debug
 	}
-	backend.Logger = log.NewWithLevel(level)
+	// Repeated warnings and errors (the SDK logs every failed query) are
+	// summarised rather than written one line each (plugin.QuietLogger).
+	backend.Logger = plugin.QuietLogger(log.NewWithLevel(level))
 	log.DefaultLogger = backend.Logger
 	opts := datasource.ManageOpts{GRPCSettings: backend.GRPCSettings{
 		// Room for bodies well past the ingest limit, so the ingest API's
