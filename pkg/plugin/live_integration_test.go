@@ -302,9 +302,16 @@ func TestIntegrationLiveClickHouseRestart(t *testing.T) {
 		}
 	}
 	wg.Add(2)
+	// A retry resends the same batch under the same Idempotency-Key, so the
+	// event's time is fixed once per event, not per attempt (a changed row
+	// under a used key is rightly a 409).
+	ingestedEvent, ingestedAt := -1, time.Time{}
 	go writer("ingest", func(i int) bool {
 		id := fmt.Sprint("ing-", i)
-		res := e.ingestTasks(id, task{ID: id, Project: "r", State: "Doing", Category: "in_progress", TS: time.Now(), EventID: id})
+		if i != ingestedEvent {
+			ingestedEvent, ingestedAt = i, time.Now()
+		}
+		res := e.ingestTasks(id, task{ID: id, Project: "r", State: "Doing", Category: "in_progress", TS: ingestedAt, EventID: id})
 		if res.Status != 200 && res.Status != 503 {
 			t.Errorf("ingest %s: %d %s", id, res.Status, res.Body)
 		}
