@@ -14,6 +14,7 @@ import (
 	"github.com/kpiflow/kpiflow/pkg/ingest"
 	"github.com/kpiflow/kpiflow/pkg/live"
 	"github.com/kpiflow/kpiflow/pkg/query"
+	"github.com/kpiflow/kpiflow/pkg/query/plan"
 	"github.com/kpiflow/kpiflow/pkg/settings"
 	"github.com/kpiflow/kpiflow/pkg/store"
 	"github.com/kpiflow/kpiflow/pkg/upkeep"
@@ -40,6 +41,9 @@ type Instance struct {
 	// pipeline plans builder queries: the rewrite chain between a query's
 	// plan and its SQL (query_builder.go).
 	pipeline query.Pipeline
+	// catalog is query.Catalog, built once: queries narrow it to the
+	// server's tables (query.Narrow) instead of rebuilding it.
+	catalog plan.Catalog
 	// uid is the data source's uid (live channels are ds/<uid>/live/...).
 	uid string
 	// hub holds the live channels (stream.go); ingest wakes it.
@@ -57,7 +61,7 @@ var (
 // the pool (without connecting).
 func NewInstance(ctx context.Context, ds backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
 	inst := &Instance{logger: backend.Logger.With("datasource", ds.UID), upkeep: upkeep.New(), uid: ds.UID,
-		pipeline: query.Pipeline{Rewriters: []query.Rewriter{query.RollupRewriter()}}}
+		pipeline: query.Pipeline{Rewriters: []query.Rewriter{query.RollupRewriter()}}, catalog: query.Catalog()}
 	s, err := settings.Parse(ds.JSONData, ds.DecryptedSecureJSONData)
 	if err != nil {
 		inst.settingsErr = err

@@ -41,9 +41,23 @@ func Catalog() plan.Catalog {
 //
 //	stats, err := st.TableStats(ctx, 30*time.Second) // st *store.Store
 //	env.Catalog = query.ServerCatalog(stats)
-func ServerCatalog(stats []schema.TableStats) plan.Catalog {
+func ServerCatalog(stats []schema.TableStats) plan.Catalog { return Narrow(Catalog(), stats) }
+
+// Narrow is ServerCatalog for a Catalog built once: per request it only
+// copies the tables the server has. Building Catalog walks every table's
+// schema (about 330 allocations); a data source builds it once and narrows
+// it per query.
+//
+//	base := query.Catalog() // once
+//	env.Catalog = query.Narrow(base, stats)
+//
+// # Notes
+//
+// The narrowed tables share their column and function slices with base;
+// nothing in planning or SQL writing modifies a catalog's tables.
+func Narrow(base plan.Catalog, stats []schema.TableStats) plan.Catalog {
 	var out plan.Catalog
-	for _, t := range Catalog().Tables {
+	for _, t := range base.Tables {
 		i := slices.IndexFunc(stats, func(s schema.TableStats) bool { return s.Table == t.Name })
 		if i < 0 {
 			continue
