@@ -49,6 +49,11 @@ type Features struct {
 	// Millis64 is fromUnixTimestamp64Milli and the other 64-bit Unix
 	// timestamp conversions (20.5+).
 	Millis64 bool
+	// AdditionalTableFilters is the additional_table_filters setting, which
+	// filters every read of a table (22.7+).
+	AdditionalTableFilters bool
+	// LTTB is the largestTriangleThreeBuckets (lttb) aggregate (23.10+).
+	LTTB bool
 }
 
 // Dialect is the SQL spelling for one server version.
@@ -60,14 +65,16 @@ type Dialect struct {
 // For returns the dialect of a server version.
 func For(v Version) Dialect {
 	return Dialect{Version: v, Features: Features{
-		LowCardinality:    v.AtLeast(19, 3),
-		TTL:               v.AtLeast(19, 6),
-		Codecs:            v.AtLeast(19, 1),
-		DateTime64:        v.AtLeast(20, 1),
-		ToStartOfInterval: v.AtLeast(19, 2),
-		WithFill:          v.AtLeast(19, 14),
-		JSONFunctions:     v.AtLeast(19, 1),
-		Millis64:          v.AtLeast(20, 5),
+		LowCardinality:         v.AtLeast(19, 3),
+		TTL:                    v.AtLeast(19, 6),
+		Codecs:                 v.AtLeast(19, 1),
+		DateTime64:             v.AtLeast(20, 1),
+		ToStartOfInterval:      v.AtLeast(19, 2),
+		WithFill:               v.AtLeast(19, 14),
+		JSONFunctions:          v.AtLeast(19, 1),
+		Millis64:               v.AtLeast(20, 5),
+		AdditionalTableFilters: v.AtLeast(22, 7),
+		LTTB:                   v.AtLeast(23, 10),
 	}}
 }
 
@@ -112,11 +119,28 @@ func Bucket(expr string, seconds int64) string {
 	return fmt.Sprintf("toDateTime(intDiv(toUInt32(%s), %d) * %d)", expr, seconds, seconds)
 }
 
-// BucketMillis is Bucket in Unix milliseconds (a UInt64), for millis-wide
-// buckets of a DateTime expression.
-func BucketMillis(expr string, millis int64) string {
-	return fmt.Sprintf("(intDiv(toUInt64(toUInt32(%s)) * 1000, %d) * %d)", expr, millis, millis)
+// BucketMillis is the start of the millis-wide bucket holding expr (a
+// Date, DateTime or DateTime64) as a time: a DateTime64(3) where the server
+// has the 64-bit conversions (20.5+), the same instant as the official
+// ClickHouse data source's toStartOfInterval(toDateTime64(expr, 3), INTERVAL
+// millis millisecond); elsewhere a DateTime, whose whole seconds hold the
+// bucket start rounded down (exact when millis is whole seconds, see
+// ExactMillis).
+func (d Dialect) BucketMillis(expr string, millis int64) string {
+	millis = max(millis, 1)
+	if d.Features.Millis64 {
+		return fmt.Sprintf("fromUnixTimestamp64Milli(toInt64(intDiv(toUnixTimestamp64Milli(toDateTime64(%s, 3)), %d) * %d))", expr, millis, millis)
+	}
+	if millis%1000 == 0 {
+		return Bucket("toDateTime("+expr+")", millis/1000)
+	}
+	return fmt.Sprintf("toDateTime(intDiv(intDiv(toUInt64(toUInt32(toDateTime(%s))) * 1000, %d) * %d, 1000))", expr, millis, millis)
 }
+
+// ExactMillis reports whether the time ms keeps its milliseconds in this
+// dialect's MillisBound and BucketMillis: always where the server has the
+// 64-bit conversions, only for whole seconds elsewhere.
+func (d Dialect) ExactMillis(ms int64) bool { return d.Features.Millis64 || ms%1000 == 0 }
 
 // MillisBound spells the Unix time ms as a bound for a time column: exactly,
 // with fromUnixTimestamp64Milli, where the server has it (20.5+); otherwise
@@ -127,13 +151,19 @@ func (d Dialect) MillisBound(ms int64, lower bool) string {
 	if d.Features.Millis64 {
 		return fmt.Sprintf("fromUnixTimestamp64Milli(toInt64(%d))", ms)
 	}
+	return fmt.Sprintf("toDateTime(%d)", RoundMillis(ms, lower))
+}
+
+// RoundMillis is the Unix time ms in whole seconds, rounded toward the
+// inside of a range: up for a lower bound, down for an upper one.
+func RoundMillis(ms int64, lower bool) int64 {
 	sec := ms / 1000
 	if lower && ms%1000 > 0 {
 		sec++
 	} else if !lower && ms%1000 < 0 {
 		sec--
 	}
-	return fmt.Sprintf("toDateTime(%d)", sec)
+	return sec
 }
 
 // StringType is the column type for a low-cardinality string dimension.

@@ -176,13 +176,14 @@ func (inst *Instance) querySQL(ctx context.Context, pc backend.PluginContext, q 
 	if err != nil {
 		return inst.clickhouseError(ctx, err)
 	}
-	sql, err := query.ExpandMacros(sq.RawSQL, query.MacroEnv{
+	x, err := query.ExpandMacros(sq.RawSQL, query.MacroEnv{
 		From: q.TimeRange.From, To: q.TimeRange.To, Interval: q.Interval,
-		AdHocFilters: sq.AdHocFilters, Dialect: d,
+		AdHocFilters: sq.AdHocFilters, Table: sq.Table, Column: sq.Column, Dialect: d,
 	})
 	if err != nil {
 		return badRequest(err)
 	}
+	sql := x.SQL
 	dbs, err := st.Databases(ctx, store.CatalogMaxAge)
 	if err != nil {
 		return withExecuted(inst.clickhouseError(ctx, fmt.Errorf("check the raw SQL: %w", err)), sql)
@@ -209,6 +210,9 @@ func (inst *Instance) querySQL(ctx context.Context, pc backend.PluginContext, q 
 		notices = append(notices, cutNotice(rows, frame.Rows()))
 	}
 	frame.RefID = q.RefID
+	for _, n := range x.Notices {
+		notices = append(notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: n})
+	}
 	frame.Meta = &data.FrameMeta{ExecutedQueryString: rows.SQL, Notices: notices}
 	if sq.Format == query.FormatTimeSeries {
 		if frame, err = frames.TimeSeriesWide(frame, inst.settings.MaxRows); err != nil {

@@ -81,7 +81,17 @@ func TestIntegrationSQLQueries(t *testing.T) {
 			{"SELECT count() FROM samples WHERE toUInt32(ts) * 1000 BETWEEN $__from AND $__to", nil, 2},
 			{"SELECT uniqExact($__timeInterval(ts)) FROM samples", nil, 6},
 			{"SELECT toUInt64(uniqExact(intDiv(toUInt32(ts), $__interval_s)))FROM samples", nil, 6},
-			{"SELECT count() FROM samples WHERE $__timeInterval_ms(ts) = toUInt64(toUInt32(ts)) * 1000", nil, 6},
+			{"SELECT count() FROM samples WHERE $__timeInterval_ms(ts) = ts", nil, 6},
+			// A Date column is bucketed by its day, not by its day number as seconds.
+			{"SELECT count() FROM samples WHERE $__timeInterval(d) = toDateTime(d)", nil, 6},
+			{"SELECT count() FROM samples WHERE $__timeGroup(ts, '2m') = toDateTime(intDiv(toUInt32(ts), 120) * 120)", nil, 6},
+			{"SELECT count() FROM samples WHERE $__dateTimeFilter(d, ts)", nil, 3},
+			{"SELECT count() FROM samples WHERE $__dt(d, ts) AND $__timeFrom(ts) AND $__timeTo(ts)", nil, 3},
+			{"SELECT count() FROM $__table WHERE $__column >= 1", map[string]any{"table": "samples", "column": "value"}, 5},
+			{"SELECT count() FROM samples WHERE $__timeGroup(ts, $__interval) = $__timeInterval(ts)", nil, 6},
+			// Strings, quoted names and comments are not SQL: their macros stay.
+			{"SELECT count() FROM samples WHERE '$__fromTime' = concat('$', '__fromTime') -- $__nope(\n AND $__timeFilter(ts)", nil, 3},
+			{"SELECT count() FROM samples /* $__timeFilter(ts) */ SETTINGS $__adHocFilters('samples')", nil, 6},
 			{"SELECT count() FROM samples WHERE $__conditionalAll(team IN ('a'), 'a')", nil, 3},
 			{"SELECT count() FROM samples WHERE $__conditionalAll(team IN ($team), $team)", nil, 6},
 			{"SELECT count() FROM samples WHERE $__conditionalAll($__timeFilter(ts) AND team = 'b', 'b')", nil, 2},
@@ -141,6 +151,35 @@ func TestIntegrationSQLQueries(t *testing.T) {
 		require.Equal(t, 4.0, *v, "sorted by time: team a at +240 s")
 	})
 
+	t.Run("timeInterval_ms is a time", func(t *testing.T) {
+		r := p.QueryData(ctx, t, ds, nil, rawQuery("A",
+			"SELECT $__timeInterval_ms(ts) AS time, sum(value) AS v FROM samples GROUP BY time ORDER BY time",
+			tr, map[string]any{"format": "timeseries"})).Responses["A"]
+		require.NoError(t, r.Error)
+		f := r.Frames[0]
+		require.Equal(t, data.FrameTypeTimeSeriesWide, f.Meta.Type)
+		require.Equal(t, data.FieldTypeTime, f.Fields[0].Type())
+		require.True(t, base.Equal(f.Fields[0].At(0).(time.Time)))
+	})
+
+	t.Run("statement macro", func(t *testing.T) {
+		r := p.QueryData(ctx, t, ds, nil, rawQuery("A", "$__columns(ts, team, sum(value) AS v) FROM samples WHERE team != 'o''hara'",
+			backend.TimeRange{From: base, To: base.Add(time.Hour)}, map[string]any{"format": "timeseries"})).Responses["A"]
+		require.NoError(t, r.Error)
+		f := r.Frames[0]
+		require.Len(t, f.Fields, 3)
+		require.Equal(t, data.Labels{"metric": "a"}, f.Fields[1].Labels)
+		require.Equal(t, data.Labels{"metric": "b"}, f.Fields[2].Labels)
+		require.Equal(t, 5, f.Rows())
+	})
+
+	t.Run("notices say what the server rounded", func(t *testing.T) {
+		r := p.QueryData(ctx, t, ds, nil, rawQuery("A", "SELECT count() FROM samples WHERE ts >= $__fromTime_ms", tr, nil)).Responses["A"]
+		require.Equal(t, uint64(4), count(t, r))
+		require.Len(t, r.Frames[0].Meta.Notices, 1)
+		require.Contains(t, r.Frames[0].Meta.Notices[0].Text, "so the range start 2026-11-20T12:01:00.5Z was rounded up to 2026-11-20T12:01:01Z")
+	})
+
 	t.Run("timeseries without a time column", func(t *testing.T) {
 		r := p.QueryData(ctx, t, ds, nil, rawQuery("A", "SELECT team FROM samples", tr, map[string]any{"format": "timeseries"})).Responses["A"]
 		require.ErrorContains(t, r.Error, "format: timeseries needs a DateTime column")
@@ -172,6 +211,10 @@ func TestIntegrationSQLQueries(t *testing.T) {
 			{rawQuery("A", "SELECT 1", tr, map[string]any{"rawSQL": "x"}), "rawSQL: unknown field"},
 			{rawQuery("A", "", tr, nil), "rawSql: required"},
 			{rawQuery("A", "SELECT tuple(1, 2) AS t", tr, nil), `column "t"`},
+			{rawQuery("A", "SELECT count() FROM samples SETTINGS $__adHocFilters('samples')", tr, map[string]any{"adhocFilters": []map[string]any{
+				{"key": "team", "operator": "=", "value": "a"}}}), "write WHERE $__adHocFilters('samples') instead"},
+			{rawQuery("A", "$__lttb(10, ts, value) FROM samples", tr, nil), "lttb aggregate, which ClickHouse 18.16.1 does not have"},
+			{rawQuery("A", "SELECT 'unclosed", tr, nil), "rawSql: the string literal opened by ' is never closed (line 1, column 8)"},
 		}
 		for _, tt := range tests {
 			r := p.QueryData(ctx, t, ds, nil, tt.q).Responses["A"]

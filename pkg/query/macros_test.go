@@ -32,10 +32,24 @@ func TestExpandMacros(t *testing.T) {
 			"WHERE ts >= fromUnixTimestamp64Milli(toInt64(1795428000250)) AND ts <= fromUnixTimestamp64Milli(toInt64(1795518000750))",
 			func(e *MacroEnv) { e.Dialect = dialect.For(dialect.Version{Major: 20, Minor: 5}) }},
 		{"dateFilter", "WHERE $__dateFilter(d)", "WHERE toDateTime(d) >= toDateTime(toDate('2026-11-23')) AND toDateTime(d) <= toDateTime(toDate('2026-11-24'))", nil},
-		{"timeInterval", "SELECT $__timeInterval(ts) AS t", "SELECT toDateTime(intDiv(toUInt32(ts), 30) * 30) AS t", nil},
-		{"timeInterval at least 1s", "$__timeInterval(ts)", "toDateTime(intDiv(toUInt32(ts), 1) * 1)",
+		{"timeInterval", "SELECT $__timeInterval(ts) AS t", "SELECT toDateTime(intDiv(toUInt32(toDateTime(ts)), 30) * 30) AS t", nil},
+		{"timeInterval at least 1s", "$__timeInterval(ts)", "toDateTime(intDiv(toUInt32(toDateTime(ts)), 1) * 1)",
 			func(e *MacroEnv) { e.Interval = 20 * time.Millisecond }},
-		{"timeInterval_ms", "$__timeInterval_ms(ts)", "(intDiv(toUInt64(toUInt32(ts)) * 1000, 30000) * 30000)", nil},
+		{"timeInterval_ms is a DateTime on 18.16", "$__timeInterval_ms(ts)", "toDateTime(intDiv(toUInt32(toDateTime(ts)), 30) * 30)", nil},
+		{"timeInterval_ms is a DateTime64 where the server has it", "$__timeInterval_ms(ts)",
+			"fromUnixTimestamp64Milli(toInt64(intDiv(toUnixTimestamp64Milli(toDateTime64(ts, 3)), 30000) * 30000))",
+			func(e *MacroEnv) { e.Dialect = dialect.For(dialect.Version{Major: 20, Minor: 5}) }},
+		{"dateTimeFilter", "WHERE $__dateTimeFilter(d, t)", "WHERE (toDateTime(d) >= toDateTime(toDate('2026-11-23')) AND toDateTime(d) <= toDateTime(toDate('2026-11-24'))) " +
+			"AND (t >= toDateTime(1795428000) AND t <= toDateTime(1795518000))", nil},
+		{"dt", "$__dt(d,t)", "(toDateTime(d) >= toDateTime(toDate('2026-11-23')) AND toDateTime(d) <= toDateTime(toDate('2026-11-24'))) " +
+			"AND (t >= toDateTime(1795428000) AND t <= toDateTime(1795518000))", nil},
+		{"timeFrom timeTo", "$__timeFrom(ts) AND $__timeTo(ts)", "ts >= toDateTime(1795428000) AND ts <= toDateTime(1795518000)", nil},
+		{"timeGroup", "$__timeGroup(ts, 5m)", "toDateTime(intDiv(toUInt32(toDateTime(ts)), 300) * 300)", nil},
+		{"timeGroup quoted, days", "$__timeGroup(ts, '1d')", "toDateTime(intDiv(toUInt32(toDateTime(ts)), 86400) * 86400)", nil},
+		{"interval", "$__interval", "30s", nil},
+		{"interval in minutes", "$__interval", "5m", func(e *MacroEnv) { e.Interval = 5 * time.Minute }},
+		{"table column", "SELECT $__column FROM $__table", "SELECT value FROM kpi_samples",
+			func(e *MacroEnv) { e.Table, e.Column = "kpi_samples", "value" }},
 		{"interval_s", "INTERVAL $__interval_s SECOND", "INTERVAL 30 SECOND", nil},
 		{"interval_s with empty parens", "$__interval_s()", "30", nil},
 		{"interval_ms", "$__interval_ms", "30000", nil},
@@ -66,7 +80,15 @@ func TestExpandMacros(t *testing.T) {
 			func(e *MacroEnv) {
 				e.AdHocFilters = []AdHocFilter{{Key: "kpi_samples.team", Operator: "!=", Value: "a"}}
 			}},
+		{"adHocFilters for several tables", "$__adHocFilters('a', \"b\")", "(toString(`x`) = '1' AND toString(`y`) = '2')",
+			func(e *MacroEnv) {
+				e.AdHocFilters = []AdHocFilter{{Key: "a.x", Operator: "=", Value: "1"}, {Key: "b.y", Operator: "=", Value: "2"}, {Key: "c.z", Operator: "=", Value: "3"}}
+			}},
 		{"no macros", "SELECT '$' || 'x', 1", "SELECT '$' || 'x', 1", nil},
+		{"strings, identifiers and comments are left alone", "SELECT '$__fromTime', \"$__x\", `$__y`, $$ $__z $$ -- $__nope(\n/* $__nope */ $__toTime",
+			"SELECT '$__fromTime', \"$__x\", `$__y`, $$ $__z $$ -- $__nope(\n/* $__nope */ toDateTime(1795518000)", nil},
+		{"macro glued to a word", "x$__interval_s", "x30", nil},
+		{"macro argument with brackets", "$__timeFilter(arr[1])", "arr[1] >= toDateTime(1795428000) AND arr[1] <= toDateTime(1795518000)", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,7 +98,7 @@ func TestExpandMacros(t *testing.T) {
 			}
 			got, err := ExpandMacros(tt.sql, env)
 			require.NoError(t, err)
-			require.Equal(t, tt.want, got)
+			require.Equal(t, tt.want, got.SQL)
 		})
 	}
 }
@@ -88,11 +110,20 @@ func TestExpandMacrosErrors(t *testing.T) {
 		{"SELECT $__timeFilter()", "$__timeFilter", "expects one argument"},
 		{"SELECT $__timeFilter(a, b)", "$__timeFilter", "expects one argument"},
 		{"SELECT $__timeFilter(ts", "$__timeFilter", "missing closing parenthesis"},
-		{"SELECT $__timeFilter(')", "$__timeFilter", "unterminated"},
 		{"SELECT $__fromTime(1)", "$__fromTime", "takes no arguments"},
-		{"SELECT $__conditionalAll(x)", "$__conditionalAll", "expects (condition, $variable)"},
-		{"SELECT $__adHocFilters()", "$__adHocFilters", "table name"},
-		{"SELECT $__adHocFilters('a b')", "$__adHocFilters", "table name"},
+		{"SELECT $__conditionalAll(x)", "$__conditionalAll", "expects at least two arguments, as in $__conditionalAll(condition, $variable...)"},
+		{"SELECT $__adHocFilters()", "$__adHocFilters", "expects at least one argument, as in $__adHocFilters('table'...)"},
+		{"SELECT $__adHocFilters('a b')", "$__adHocFilters", "table names"},
+		{"SELECT $__timeGroup(ts)", "$__timeGroup", "expects two arguments, as in $__timeGroup(col, period)"},
+		{"SELECT $__timeGroup(ts, fortnight)", "$__timeGroup", "is not a duration"},
+		{"SELECT $__timeGroup(ts, 100ms)", "$__timeGroup", "under a second"},
+		{"SELECT $__table", "$__table", `no "table" field`},
+		{"SELECT $__timeFilter(a, )", "$__timeFilter", "expects one argument"},
+		{"SELECT $__interval_s$x", "$__interval_s", "put a space before the $"},
+		{"SELECT $__timeFilter(ts]", "$__timeFilter", "brackets do not match"},
+		{"SELECT ($__columns(ts, k, v) FROM t)", "$__columns", "top level"},
+		{"$__columns(ts, k, v) FROM t UNION ALL $__lttb(10, x, y) FROM t", "$__lttb", "one statement macro"},
+		{"SELECT 1, $__timeFilter($__columns(a, b, c))", "$__columns", "top level"},
 		{"SELECT $__", "$__", "macro name"},
 		{"SELECT $_$__conditionalAll(_fromTime, 'x')", "$__", "still contains"},
 		{"SELECT $__timeFilter($__nope)", "$__nope", "unknown macro"},
@@ -147,7 +178,8 @@ func FuzzExpandMacros(f *testing.F) {
 		"$__conditionalAll(team IN ('a'), 'a') AND $__adHocFilters('kpi_samples')",
 		"$__timeFilter_ms(ts) $__dateFilter(d) $__fromTime_ms $__toTime_ms $__interval_s $__timeInterval_ms(x)",
 		"$__timeFilter(if(x=')',(a),b))", "$__conditionalAll($__conditionalAll(1, 2), '')", "$_$__from", "$__",
-		"$__timeFilter('\\'')", "$__conditionalAll(``, `)`)",
+		"$__timeFilter('\\'')", "$__conditionalAll(``, `)`)", "'$__x' -- $__y\n$__z", "SELECT 1 SETTINGS $__adHocFilters('t')",
+		"$__rateColumns(ts, k, count()) FROM t WHERE x ORDER BY t LIMIT 3", "$__lttb(auto, ts, v) FROM t GROUP BY ts",
 	} {
 		f.Add(s)
 	}
@@ -159,9 +191,15 @@ func FuzzExpandMacros(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, n := range names {
-			if strings.Contains(out, n) {
-				t.Fatalf("ExpandMacros(%q) = %q still contains %s", sql, out, n)
+		toks, err := Tokenize(out.SQL)
+		if err != nil {
+			t.Fatalf("ExpandMacros(%q) = %q, which does not tokenize: %v", sql, out.SQL, err)
+		}
+		for _, tk := range toks {
+			for _, n := range names {
+				if tk.Kind == TokenWord && strings.Contains(tk.Text, n) {
+					t.Fatalf("ExpandMacros(%q) = %q still contains %s", sql, out.SQL, n)
+				}
 			}
 		}
 	})

@@ -110,6 +110,10 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func isHexDigit(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
+func isIdentByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
 // isWordByte is ClickHouse's word character: letters, digits, _ and $.
 func isWordByte(c byte) bool { return isIdentByte(c) || c == '$' }
 

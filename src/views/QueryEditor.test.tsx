@@ -49,7 +49,8 @@ describe('QueryEditor', () => {
     fireEvent.click(screen.getByText('Macros'));
     const macros = screen.getByTestId(selectors.query.sql.macros);
     expect(macros).toHaveTextContent('$__timeFilter(col)');
-    expect(macros).toHaveTextContent("$__adHocFilters('table')");
+    expect(macros).toHaveTextContent("$__adHocFilters('table'...)");
+    expect(macros).toHaveTextContent('$__dateTimeFilter(dateCol, timeCol)');
     expect(macros).toHaveTextContent('$__conditionalAll(condition, $variable...)');
   });
 

@@ -2,14 +2,18 @@ package conformance
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/kpiflow/kpiflow/pkg/demo"
 	"github.com/kpiflow/kpiflow/pkg/ingest"
+	"github.com/kpiflow/kpiflow/pkg/store"
 )
 
 // Now ends the dataset's window (the 18.16 builder tests use the same).
@@ -56,6 +60,25 @@ func Batches(ds demo.Dataset) ([]Batch, error) {
 		}
 	}
 	return out, nil
+}
+
+// Load writes the batches into st's database, each as one insert (the
+// 18.16 side of the runs).
+func Load(ctx context.Context, st *store.Store, batches []Batch) error {
+	for _, b := range batches {
+		err := st.InsertBatch(ctx, b.Table, b.Columns, func(bt driver.Batch) error {
+			for i, v := range b.Values {
+				if err := bt.Column(i).Append(v); err != nil {
+					return fmt.Errorf("column %s: %w", b.Columns[i], err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("load %s: %w", b.Table, err)
+		}
+	}
+	return nil
 }
 
 // Insert is the batch as one INSERT ... FORMAT JSONEachRow statement into

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kpiflow/kpiflow/pkg/dialect"
@@ -44,16 +43,7 @@ func TestModernClickHouse(t *testing.T) {
 	ds := Dataset()
 	batches, err := Batches(ds)
 	require.NoError(t, err)
-	for _, b := range batches {
-		require.NoError(t, st.InsertBatch(ctx, b.Table, b.Columns, func(bt driver.Batch) error {
-			for i, v := range b.Values {
-				if err := bt.Column(i).Append(v); err != nil {
-					return fmt.Errorf("column %s: %w", b.Columns[i], err)
-				}
-			}
-			return nil
-		}), b.Table)
-	}
+	require.NoError(t, Load(ctx, st, batches))
 	teams := map[string]string{}
 	for _, tm := range ds.Teams {
 		teams[tm.Team] = tm.Parent

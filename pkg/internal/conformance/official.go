@@ -4,72 +4,62 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kpiflow/kpiflow/pkg/dialect"
 	"github.com/kpiflow/kpiflow/pkg/query"
 )
 
-// officialMacros are the official ClickHouse data source's
-// (grafana/clickhouse-datasource, pkg/macros) expansions that need a newer
-// server than 18.16: DateTime64, toStartOfInterval and
-// fromUnixTimestamp64Milli. Users bring queries written for them; on a
-// modern server their answers must be kpiflow's.
-func officialMacros(env query.MacroEnv) map[string]func(arg string) string {
-	ms := func(t int64) string { return fmt.Sprintf("fromUnixTimestamp64Milli(%d)", t) }
-	from, to := env.From.UnixMilli(), env.To.UnixMilli()
-	return map[string]func(string) string{
-		"$__timeFilter_ms": func(c string) string { return fmt.Sprintf("%s >= %s AND %s <= %s", c, ms(from), c, ms(to)) },
-		"$__timeInterval": func(c string) string {
-			return fmt.Sprintf("toStartOfInterval(toDateTime(%s), INTERVAL %d second)", c, max(int64(env.Interval.Seconds()), 1))
-		},
-		"$__timeInterval_ms": func(c string) string {
-			return fmt.Sprintf("toStartOfInterval(toDateTime64(%s, 3), INTERVAL %d millisecond)", c, max(env.Interval.Milliseconds(), 1))
-		},
-		"$__fromTime_ms": func(string) string { return ms(from) },
-		"$__toTime_ms":   func(string) string { return ms(to) },
-	}
-}
-
-// Official is MacroSQL's queries with the official plugin's modern
-// expansions instead of kpiflow's (other macros expanded by kpiflow for d),
-// and the $__adHocFilters query with the official plugin's ad hoc filters:
-// a SETTINGS additional_table_filters clause (ClickHouse 22.7+) instead of
-// the macro. Each is compared with kpiflow's 18.16 answer to its query.
+// Official is the official plugin's expansions of MacroSQL's queries
+// (MacroQuery.Official), each to be compared with kpiflow's answer to its
+// query, and the $__adHocFilters query with the official plugin's ad hoc
+// filters: a SETTINGS additional_table_filters clause (ClickHouse 22.7+)
+// instead of the macro. The modern run compares all of them; Parity those
+// 18.16 can answer.
 func Official(d dialect.Dialect) ([]Case, error) {
 	env := macroEnv(d)
-	official := officialMacros(env)
+	out, err := officialCases(env, func(MacroQuery) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	sql := strings.Replace(MacroSQL()["$__adHocFilters"][0].SQL, "WHERE $__adHocFilters('kpi_samples') ", "", 1) + "\n" +
+		officialAdHoc("kpi_samples", officialAdHocFilters(env.AdHocFilters))
+	x, err := query.ExpandMacros(sql, env)
+	if err != nil {
+		return nil, fmt.Errorf("official ad hoc filters: %w", err)
+	}
+	return append(out, Case{Name: "official/adHocFilters/official_subset", SQL: x.SQL, Like: "sql/adHocFilters/official_subset"}), nil
+}
+
+// Parity is the official plugin's expansions that ClickHouse 18.16 answers
+// as a modern server does, each with the kpiflow case it must equal there
+// (Like): TestIntegrationMacroParity runs them on the test server.
+func Parity(d dialect.Dialect) ([]Case, error) {
+	return officialCases(macroEnv(d), func(m MacroQuery) bool { return !m.Modern })
+}
+
+func officialCases(env query.MacroEnv, keep func(MacroQuery) bool) ([]Case, error) {
+	fill := strings.NewReplacer(
+		"{from}", strconv.FormatInt(env.From.Unix(), 10), "{to}", strconv.FormatInt(env.To.Unix(), 10),
+		"{from_ms}", strconv.FormatInt(env.From.UnixMilli(), 10), "{to_ms}", strconv.FormatInt(env.To.UnixMilli(), 10),
+		"{from_date}", env.From.UTC().Format(time.DateOnly), "{to_date}", env.To.UTC().Format(time.DateOnly),
+		"{interval_s}", strconv.FormatInt(max(int64(env.Interval/time.Second), 1), 10),
+		"{interval_ms}", strconv.FormatInt(max(env.Interval.Milliseconds(), 1), 10))
 	var out []Case
 	sqls := MacroSQL()
 	for _, name := range slices.Sorted(maps.Keys(sqls)) {
-		for i, raw := range sqls[name] {
-			sql := raw
-			used := false
-			// Longest names first, so $__timeFilter_ms is not read as $__timeFilter.
-			for _, m := range []string{"$__timeInterval_ms", "$__timeFilter_ms", "$__fromTime_ms", "$__toTime_ms", "$__timeInterval"} {
-				if m != name {
-					continue
-				}
-				if strings.Contains(sql, m+"(ts)") {
-					sql, used = strings.ReplaceAll(sql, m+"(ts)", official[m]("ts")), true
-				} else if strings.Contains(sql, m) {
-					sql, used = strings.ReplaceAll(sql, m, official[m]("")), true
-				}
-			}
-			ref := fmt.Sprintf("sql/%s/%d", strings.TrimPrefix(name, "$__"), i+1)
-			if name == "$__adHocFilters" {
-				sql, used = strings.Replace(sql, "WHERE $__adHocFilters('kpi_samples') ", "", 1)+"\n"+
-					officialAdHoc("kpi_samples", officialAdHocFilters(env.AdHocFilters)), true
-				ref = "sql/adHocFilters/official_subset"
-			}
-			if !used {
+		for i, m := range sqls[name] {
+			if m.Official == "" || !keep(m) {
 				continue
 			}
-			expanded, err := query.ExpandMacros(sql, env)
+			x, err := query.ExpandMacros(fill.Replace(m.Official), env)
 			if err != nil {
 				return nil, fmt.Errorf("official %s query %d: %w", name, i+1, err)
 			}
-			out = append(out, Case{Name: "official/" + strings.TrimPrefix(ref, "sql/"), SQL: expanded, Like: ref})
+			ref := macroCaseName(name, i)
+			out = append(out, Case{Name: "official/" + strings.TrimPrefix(ref, "sql/"), SQL: x.SQL, Like: ref})
 		}
 	}
 	return out, nil

@@ -170,7 +170,7 @@ func Cases(d dialect.Dialect, teams map[string]string) ([]Case, error) {
 func macroEnv(d dialect.Dialect) query.MacroEnv {
 	return query.MacroEnv{
 		From: Now.Add(-3*24*time.Hour + 1234*time.Millisecond), To: Now.Add(-24*time.Hour - 567*time.Millisecond),
-		Interval: 5 * time.Minute, AdHocFilters: adHocFilters(), Dialect: d,
+		Interval: 5 * time.Minute, AdHocFilters: adHocFilters(), Table: "kpi_samples", Column: "value", Dialect: d,
 	}
 }
 
@@ -191,37 +191,173 @@ func adHocFilters() []query.AdHocFilter {
 	}
 }
 
-// MacroSQL holds, for each raw SQL macro, queries that use it. Every macro
-// query.MacroNames lists must have at least one: Cases fails otherwise, so a
-// new macro cannot go unchecked.
-func MacroSQL() map[string][]string {
+// MacroQuery is one raw SQL query of the macro corpus: kpiflow's query and
+// what the official ClickHouse data source (grafana/clickhouse-datasource
+// 4.x) sends ClickHouse for it, as its documentation and tests spell its
+// macros.
+type MacroQuery struct {
+	// SQL is the query with the macro.
+	SQL string
+	// Official is the official plugin's expansion of SQL, "" where it has
+	// none (Grafana's globals, kpiflow's extensions, forms it refuses).
+	// {from} {to} {from_ms} {to_ms} {from_date} {to_date} {interval_s}
+	// {interval_ms} stand for the request's values; a macro left in it
+	// spells the same in both plugins and is expanded by kpiflow.
+	Official string
+	// Modern: Official needs a newer server than 18.16 (toStartOfInterval,
+	// DateTime64, window functions, lttb, additional_table_filters) or
+	// answers differently there (a DateTime column against a Date), so only
+	// the modern run compares it.
+	Modern bool
+	// Needs says which servers take SQL; on the others, Older asks the same
+	// question without the newer feature (nil Needs: every server).
+	Needs func(dialect.Features) bool
+	Older string
+}
+
+// MacroSQL holds, for each raw SQL macro, queries that use it, after the
+// examples of the official plugin's documentation. Every macro
+// query.MacroNames lists must have at least one: Cases fails otherwise, so
+// a new macro cannot go unchecked.
+func MacroSQL() map[string][]MacroQuery {
 	window := fmt.Sprintf("ts >= toDateTime(%d) AND ts < toDateTime(%d)", Now.Add(-3*24*time.Hour).Unix(), Now.Add(-24*time.Hour).Unix())
-	return map[string][]string{
-		"$__timeFilter":    {"SELECT count() AS n, sum(value) AS s FROM kpi_samples WHERE $__timeFilter(ts)"},
-		"$__timeFilter_ms": {"SELECT count() AS n, sum(value) AS s FROM kpi_samples WHERE $__timeFilter_ms(ts)"},
-		"$__dateFilter": {
-			"SELECT count() AS n FROM kpi_samples WHERE $__dateFilter(ts)",
-			"SELECT toDate(ts) AS day, count() AS n FROM kpi_samples WHERE $__dateFilter(toDate(ts)) GROUP BY day ORDER BY day",
-		},
-		"$__timeInterval": {"SELECT $__timeInterval(ts) AS time, metric, count() AS n, sum(value) AS s FROM kpi_samples " +
-			"WHERE $__timeFilter(ts) GROUP BY time, metric ORDER BY time, metric"},
-		"$__timeInterval_ms": {"SELECT $__timeInterval_ms(ts) AS time, count() AS n FROM kpi_samples " +
-			"WHERE $__timeFilter(ts) GROUP BY time ORDER BY time"},
-		"$__interval_s":  {"SELECT intDiv(toUInt32(ts), $__interval_s) AS b, count() AS n FROM kpi_samples WHERE " + window + " GROUP BY b ORDER BY b"},
-		"$__interval_ms": {"SELECT intDiv(toUInt64(toUInt32(ts)) * 1000, $__interval_ms) AS b, count() AS n FROM kpi_samples WHERE " + window + " GROUP BY b ORDER BY b"},
-		"$__fromTime":    {"SELECT count() AS n FROM kpi_samples WHERE ts >= $__fromTime AND ts < $__toTime"},
-		"$__toTime":      {"SELECT max(ts) AS last FROM kpi_samples WHERE ts <= $__toTime"},
-		"$__fromTime_ms": {"SELECT count() AS n FROM kpi_samples WHERE ts >= $__fromTime_ms AND ts <= $__toTime_ms"},
-		"$__toTime_ms":   {"SELECT min(ts) AS first FROM kpi_samples WHERE ts > $__toTime_ms"},
-		"$__from":        {"SELECT count() AS n FROM kpi_samples WHERE toUInt64(toUInt32(ts)) * 1000 >= $__from AND toUInt64(toUInt32(ts)) * 1000 < $__to"},
-		"$__to":          {"SELECT $__to - $__from AS span_ms"},
-		"$__conditionalAll": {
-			"SELECT team, count() AS n FROM kpi_samples WHERE $__conditionalAll(team IN ('checkout'), 'checkout') GROUP BY team ORDER BY team",
-			"SELECT team, count() AS n FROM kpi_samples WHERE $__conditionalAll(team IN ($team), $__all) GROUP BY team ORDER BY team",
-		},
-		"$__adHocFilters": {"SELECT team, project, count() AS n, sum(value) AS s FROM kpi_samples WHERE $__adHocFilters('kpi_samples') " +
-			"GROUP BY team, project ORDER BY team, project"},
+	ms := func(v string) string { return "fromUnixTimestamp64Milli(" + v + ")" }
+	bucket := "toStartOfInterval(toDateTime(ts), INTERVAL {interval_s} second)"
+	// One series with one sample per timestamp, for lttb.
+	series := "metric = 'requests_per_s' AND service = 'checkout-api'"
+	// The official plugin's rate and counter macros: a window over each
+	// series' buckets. (Aliases other than the columns' names: an alias
+	// named like a column stands for it everywhere in ClickHouse.)
+	windowed := func(value, agg string) string {
+		dt := "(t - lagInFrame(t, 1, t) OVER w)"
+		return "SELECT " + bucket + " AS t, toString(service) AS svc, " + strings.NewReplacer("{dt}", dt, "{agg}", agg).Replace(value) +
+			" AS v FROM kpi_samples WHERE $__timeFilter(ts) AND (metric = 'requests_per_s') GROUP BY t, svc " +
+			"WINDOW w AS (PARTITION BY svc ORDER BY t ASC ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) ORDER BY t, svc"
 	}
+	counter := "({agg} - lagInFrame({agg}, 1, {agg}) OVER w)"
+	return map[string][]MacroQuery{
+		"$__timeFilter": {{
+			SQL:      "SELECT count() AS n, sum(value) AS s FROM kpi_samples WHERE $__timeFilter(ts)",
+			Official: "SELECT count() AS n, sum(value) AS s FROM kpi_samples WHERE ts >= toDateTime({from}) AND ts <= toDateTime({to})",
+		}},
+		"$__timeFilter_ms": {{
+			SQL:      "SELECT count() AS n, sum(value) AS s FROM kpi_samples WHERE $__timeFilter_ms(ts)",
+			Official: "SELECT count() AS n, sum(value) AS s FROM kpi_samples WHERE ts >= " + ms("{from_ms}") + " AND ts <= " + ms("{to_ms}"), Modern: true,
+		}},
+		"$__timeFrom": {{
+			SQL:      "SELECT min(ts) AS first FROM kpi_samples WHERE $__timeFrom(ts)",
+			Official: "SELECT min(ts) AS first FROM kpi_samples WHERE ts >= toDateTime({from})",
+		}},
+		"$__timeTo": {{
+			SQL:      "SELECT max(ts) AS last FROM kpi_samples WHERE $__timeTo(ts)",
+			Official: "SELECT max(ts) AS last FROM kpi_samples WHERE ts <= toDateTime({to})",
+		}},
+		"$__dateFilter": {
+			// On 18.16 the official spelling compares the DateTime column
+			// with a Date as numbers (see query's dateFilter).
+			{SQL: "SELECT count() AS n FROM kpi_samples WHERE $__dateFilter(ts)",
+				Official: "SELECT count() AS n FROM kpi_samples WHERE ts >= toDate('{from_date}') AND ts <= toDate('{to_date}')", Modern: true},
+			{SQL: "SELECT toDate(ts) AS day, count() AS n FROM kpi_samples WHERE $__dateFilter(toDate(ts)) GROUP BY day ORDER BY day",
+				Official: "SELECT toDate(ts) AS day, count() AS n FROM kpi_samples WHERE toDate(ts) >= toDate('{from_date}') AND toDate(ts) <= toDate('{to_date}') GROUP BY day ORDER BY day"},
+		},
+		"$__dateTimeFilter": {{
+			SQL: "SELECT toDate(ts) AS day, count() AS n FROM kpi_samples WHERE $__dateTimeFilter(toDate(ts), ts) GROUP BY day ORDER BY day",
+			Official: "SELECT toDate(ts) AS day, count() AS n FROM kpi_samples WHERE (toDate(ts) >= toDate('{from_date}') AND toDate(ts) <= toDate('{to_date}')) " +
+				"AND (ts >= toDateTime({from}) AND ts <= toDateTime({to})) GROUP BY day ORDER BY day",
+		}},
+		"$__dt": {{
+			SQL:      "SELECT count() AS n FROM kpi_samples WHERE $__dt(toDate(ts), ts)",
+			Official: "SELECT count() AS n FROM kpi_samples WHERE (toDate(ts) >= toDate('{from_date}') AND toDate(ts) <= toDate('{to_date}')) AND (ts >= toDateTime({from}) AND ts <= toDateTime({to}))",
+		}},
+		"$__timeInterval": {
+			{SQL: "SELECT $__timeInterval(ts) AS time, metric, count() AS n, sum(value) AS s FROM kpi_samples WHERE $__timeFilter(ts) GROUP BY time, metric ORDER BY time, metric",
+				Official: "SELECT " + bucket + " AS time, metric, count() AS n, sum(value) AS s FROM kpi_samples WHERE $__timeFilter(ts) GROUP BY time, metric ORDER BY time, metric", Modern: true},
+			// A Date column: every day in its own bucket, not all in 1970.
+			{SQL: "SELECT $__timeInterval(toDate(ts)) AS time, count() AS n FROM kpi_samples WHERE $__timeFilter(ts) GROUP BY time ORDER BY time",
+				Official: "SELECT toStartOfInterval(toDateTime(toDate(ts)), INTERVAL {interval_s} second) AS time, count() AS n FROM kpi_samples WHERE $__timeFilter(ts) GROUP BY time ORDER BY time", Modern: true},
+		},
+		"$__timeInterval_ms": {{
+			SQL: "SELECT $__timeInterval_ms(ts) AS time, count() AS n FROM kpi_samples WHERE $__timeFilter(ts) GROUP BY time ORDER BY time",
+			Official: "SELECT toStartOfInterval(toDateTime64(ts, 3), INTERVAL {interval_ms} millisecond) AS time, count() AS n FROM kpi_samples " +
+				"WHERE $__timeFilter(ts) GROUP BY time ORDER BY time", Modern: true,
+		}},
+		"$__timeGroup": {{
+			SQL:      "SELECT $__timeGroup(ts, 1h) AS time, count() AS n FROM kpi_samples WHERE $__timeFilter(ts) GROUP BY time ORDER BY time",
+			Official: "SELECT toStartOfInterval(toDateTime(ts), INTERVAL 3600 second) AS time, count() AS n FROM kpi_samples WHERE $__timeFilter(ts) GROUP BY time ORDER BY time", Modern: true,
+		}},
+		// The official plugin reads $__timeGroup's period before
+		// $__interval is expanded, so it has no such query.
+		"$__interval": {{SQL: "SELECT $__timeGroup(ts, $__interval) AS time, count() AS n FROM kpi_samples WHERE $__timeFilter(ts) GROUP BY time ORDER BY time"}},
+		"$__interval_s": {{SQL: "SELECT intDiv(toUInt32(ts), $__interval_s) AS b, count() AS n FROM kpi_samples WHERE " + window + " GROUP BY b ORDER BY b",
+			Official: "SELECT intDiv(toUInt32(ts), {interval_s}) AS b, count() AS n FROM kpi_samples WHERE " + window + " GROUP BY b ORDER BY b"}},
+		"$__interval_ms": {{SQL: "SELECT intDiv(toUInt64(toUInt32(ts)) * 1000, $__interval_ms) AS b, count() AS n FROM kpi_samples WHERE " + window + " GROUP BY b ORDER BY b",
+			Official: "SELECT intDiv(toUInt64(toUInt32(ts)) * 1000, {interval_ms}) AS b, count() AS n FROM kpi_samples WHERE " + window + " GROUP BY b ORDER BY b"}},
+		"$__fromTime": {{SQL: "SELECT count() AS n FROM kpi_samples WHERE ts >= $__fromTime AND ts < $__toTime",
+			Official: "SELECT count() AS n FROM kpi_samples WHERE ts >= toDateTime({from}) AND ts < toDateTime({to})"}},
+		"$__toTime": {{SQL: "SELECT max(ts) AS last FROM kpi_samples WHERE ts <= $__toTime",
+			Official: "SELECT max(ts) AS last FROM kpi_samples WHERE ts <= toDateTime({to})"}},
+		"$__fromTime_ms": {{SQL: "SELECT count() AS n FROM kpi_samples WHERE ts >= $__fromTime_ms AND ts <= $__toTime_ms",
+			Official: "SELECT count() AS n FROM kpi_samples WHERE ts >= " + ms("{from_ms}") + " AND ts <= " + ms("{to_ms}"), Modern: true}},
+		"$__toTime_ms": {{SQL: "SELECT min(ts) AS first FROM kpi_samples WHERE ts > $__toTime_ms",
+			Official: "SELECT min(ts) AS first FROM kpi_samples WHERE ts > " + ms("{to_ms}"), Modern: true}},
+		// Grafana's globals, which alert rules send unexpanded.
+		"$__from": {{SQL: "SELECT count() AS n FROM kpi_samples WHERE toUInt64(toUInt32(ts)) * 1000 >= $__from AND toUInt64(toUInt32(ts)) * 1000 < $__to"}},
+		"$__to":   {{SQL: "SELECT $__to - $__from AS span_ms"}},
+		"$__table": {{SQL: "SELECT count() AS n, sum(value) AS s FROM $__table WHERE $__timeFilter(ts)",
+			Official: "SELECT count() AS n, sum(value) AS s FROM kpi_samples WHERE $__timeFilter(ts)"}},
+		"$__column": {{SQL: "SELECT sum($__column) AS s FROM kpi_samples WHERE $__timeFilter(ts)",
+			Official: "SELECT sum(value) AS s FROM kpi_samples WHERE $__timeFilter(ts)"}},
+		"$__conditionalAll": {
+			{SQL: "SELECT team, count() AS n FROM kpi_samples WHERE $__conditionalAll(team IN ('checkout'), 'checkout') GROUP BY team ORDER BY team",
+				Official: "SELECT team, count() AS n FROM kpi_samples WHERE team IN ('checkout') GROUP BY team ORDER BY team"},
+			{SQL: "SELECT team, count() AS n FROM kpi_samples WHERE $__conditionalAll(team IN ($team), $__all) GROUP BY team ORDER BY team",
+				Official: "SELECT team, count() AS n FROM kpi_samples WHERE 1=1 GROUP BY team ORDER BY team"},
+		},
+		"$__adHocFilters": {
+			{SQL: "SELECT team, project, count() AS n, sum(value) AS s FROM kpi_samples WHERE $__adHocFilters('kpi_samples') GROUP BY team, project ORDER BY team, project"},
+			// The official form, in SETTINGS: the WHERE form where the
+			// server has no additional_table_filters (it refuses filters).
+			{SQL: "SELECT team, project, count() AS n, sum(value) AS s FROM kpi_samples GROUP BY team, project ORDER BY team, project SETTINGS $__adHocFilters('kpi_samples')",
+				Needs: func(f dialect.Features) bool { return f.AdditionalTableFilters },
+				Older: "SELECT team, project, count() AS n, sum(value) AS s FROM kpi_samples WHERE $__adHocFilters('kpi_samples') GROUP BY team, project ORDER BY team, project"},
+		},
+		"$__columns": {{
+			SQL: "$__columns(ts, service, count() AS c) FROM kpi_samples WHERE service != ''",
+			Official: "SELECT " + bucket + " AS t, toString(service) AS metric, count() AS c FROM kpi_samples WHERE $__timeFilter(ts) AND (service != '') " +
+				"GROUP BY t, metric ORDER BY t, metric", Modern: true,
+		}},
+		"$__rateColumns": {{
+			SQL:      "$__rateColumns(ts, service AS svc, sum(value) AS v) FROM kpi_samples WHERE metric = 'requests_per_s'",
+			Official: windowed("if({dt} = 0, nan, sum(value) / {dt})", ""), Modern: true,
+		}},
+		"$__perSecondColumns": {{
+			SQL:      "$__perSecondColumns(ts, service AS svc, value AS v) FROM kpi_samples WHERE metric = 'requests_per_s'",
+			Official: windowed("if({dt} = 0 OR "+counter+" < 0, nan, "+counter+" / {dt})", "max(value)"), Modern: true,
+		}},
+		"$__increaseColumns": {{
+			SQL:      "$__increaseColumns(ts, service AS svc, value AS v) FROM kpi_samples WHERE metric = 'requests_per_s'",
+			Official: windowed("if({dt} = 0 OR "+counter+" < 0, nan, toFloat64({agg} - lagInFrame({agg}, 1, {agg}) OVER w))", "max(value)"), Modern: true,
+		}},
+		// As many buckets as points: lttb keeps every point, which 18.16
+		// can list without lttb.
+		"$__lttb": {{
+			SQL:      "$__lttb(1000, ts, value) FROM kpi_samples WHERE " + series,
+			Official: "SELECT point.1 AS ts, point.2 AS value FROM (SELECT arrayJoin(lttb(1000)(ts, value)) AS point FROM kpi_samples WHERE $__timeFilter(ts) AND (" + series + ")) ORDER BY ts",
+			Modern:   true,
+			Needs:    func(f dialect.Features) bool { return f.LTTB },
+			Older:    "SELECT ts, toFloat64(value) AS value FROM kpi_samples WHERE $__timeFilter(ts) AND (" + series + ") ORDER BY ts",
+		}},
+	}
+}
+
+// expand is a corpus query as kpiflow sends it to a server of dialect d.
+func (m MacroQuery) expand(env query.MacroEnv) (string, error) {
+	sql := m.SQL
+	if m.Needs != nil && !m.Needs(env.Dialect.Features) {
+		sql = m.Older
+	}
+	x, err := query.ExpandMacros(sql, env)
+	return x.SQL, err
 }
 
 func macroCases(d dialect.Dialect) ([]Case, error) {
@@ -233,18 +369,18 @@ func macroCases(d dialect.Dialect) ([]Case, error) {
 		if !ok {
 			return nil, fmt.Errorf("raw SQL macro %s has no query in conformance.MacroSQL: add one, so modern servers check it", name)
 		}
-		for i, raw := range list {
-			sql, err := query.ExpandMacros(raw, env)
+		for i, m := range list {
+			sql, err := m.expand(env)
 			if err != nil {
 				return nil, fmt.Errorf("macro %s query %d: %w", name, i+1, err)
 			}
-			out = append(out, Case{Name: fmt.Sprintf("sql/%s/%d", strings.TrimPrefix(name, "$__"), i+1), SQL: sql})
+			out = append(out, Case{Name: macroCaseName(name, i), SQL: sql})
 		}
 	}
 	// The ad hoc filters the official plugin can spell too (see Official).
 	sub := env
 	sub.AdHocFilters = officialAdHocFilters(env.AdHocFilters)
-	sql, err := query.ExpandMacros(sqls["$__adHocFilters"][0], sub)
+	sql, err := sqls["$__adHocFilters"][0].expand(sub)
 	if err != nil {
 		return nil, err
 	}
@@ -255,4 +391,8 @@ func macroCases(d dialect.Dialect) ([]Case, error) {
 		}
 	}
 	return out, nil
+}
+
+func macroCaseName(macro string, i int) string {
+	return fmt.Sprintf("sql/%s/%d", strings.TrimPrefix(macro, "$__"), i+1)
 }
