@@ -121,3 +121,34 @@ func kindName(t reflect.Type) string {
 	}
 	return "an object"
 }
+
+// Keys are the JSON keys Decode accepts at the top level of v (a struct or
+// a pointer to one), embedded structs' keys included, in field order.
+func Keys(v any) []string {
+	var out []string
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return
+		}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			switch {
+			case name == "-":
+			case f.Anonymous && name == "":
+				walk(f.Type)
+			case !f.IsExported():
+			case name == "":
+				out = append(out, f.Name)
+			default:
+				out = append(out, name)
+			}
+		}
+	}
+	walk(reflect.TypeOf(v))
+	return out
+}

@@ -74,3 +74,17 @@ func TestErrorWithoutPrefix(t *testing.T) {
 	require.ErrorContains(t, Decode([]byte(`nope`), &v, Options{Root: "query"}), "query: expected a JSON object")
 	require.Equal(t, "query: x", Errorf("query", "%s", "x").Error())
 }
+
+func TestKeys(t *testing.T) {
+	type inner struct {
+		Live bool `json:"live"`
+	}
+	type outer struct {
+		inner
+		Port    int    `json:"port,omitempty"`
+		Skipped string `json:"-"`
+		Plain   string
+		hidden  string
+	}
+	require.Equal(t, []string{"live", "port", "Plain"}, Keys(&outer{hidden: ""}))
+}

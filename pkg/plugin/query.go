@@ -210,7 +210,7 @@ func (inst *Instance) querySQL(ctx context.Context, pc backend.PluginContext, q 
 		notices = append(notices, cutNotice(rows, frame.Rows()))
 	}
 	frame.RefID = q.RefID
-	for _, n := range x.Notices {
+	for _, n := range append(sq.IgnoredNotices(), x.Notices...) {
 		notices = append(notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: n})
 	}
 	frame.Meta = &data.FrameMeta{ExecutedQueryString: rows.SQL, Notices: notices}

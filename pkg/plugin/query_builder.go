@@ -70,7 +70,7 @@ func (inst *Instance) queryBuilder(ctx context.Context, pc backend.PluginContext
 	}
 	var stream *query.LiveStream
 	var channel string
-	notices := prepared.Notices
+	notices := append(parsed.Base().IgnoredNotices(), prepared.Notices...)
 	if parsed.Base().Live {
 		// Before the snapshot: see startLive.
 		var notice string

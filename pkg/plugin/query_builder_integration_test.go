@@ -471,12 +471,27 @@ func TestIntegrationBuilderQueries(t *testing.T) {
 		require.Contains(t, notices(r), "cut at 3 rows")
 	})
 
+	t.Run("fields Grafana or other plugins add are ignored with a notice", func(t *testing.T) {
+		for _, c := range []struct {
+			typ  string
+			body map[string]any
+		}{
+			{"kpi", map[string]any{"metrics": []string{"error_rate"}, "aggregation": "max", "panelId": 7, "pluginVersion": "12.4.2"}},
+			{"dora", map[string]any{"metric": "lead_time", "panelId": 7, "pluginVersion": "12.4.2"}},
+			{"taskflow", map[string]any{"view": "throughput", "panelId": 7, "pluginVersion": "12.4.2"}},
+		} {
+			r := e.run(t, nil, c.typ, c.body, from, to, time.Hour)
+			require.NoError(t, r.Error, c.typ)
+			require.Contains(t, notices(r), `Ignored query field(s) kpiflow does not know: "panelId", "pluginVersion".`, c.typ)
+		}
+	})
+
 	t.Run("bad queries name the field", func(t *testing.T) {
 		ctx := context.Background()
 		for _, c := range []struct{ typ, body, field string }{
 			{"kpi", `{"metrics":[],"aggregation":"avg"}`, "metrics:"},
 			{"kpi", `{"metrics":["x"],"aggregation":"avg","filters":[{"key":"team","operator":"~","value":"a"}]}`, "filters[0].operator:"},
-			{"kpi", `{"metrics":["x"],"aggregation":"avg","nope":1}`, "nope: unknown field"},
+			{"kpi", `{"metrics":["x"],"aggregation":"avg","Metrics":["y"]}`, `Metrics: unknown field; the field is spelled "metrics"`},
 			{"dora", `{"metric":"mttr"}`, "metric:"},
 			{"taskflow", `{"view":"cfd","percentiles":[100]}`, "percentiles[0]:"},
 		} {

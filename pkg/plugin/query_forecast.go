@@ -78,6 +78,6 @@ func (inst *Instance) queryForecast(ctx context.Context, pc backend.PluginContex
 	if len(out) == 0 {
 		out = data.Frames{data.NewFrame("forecast")}
 	}
-	stampFrames(out, q.RefID, strings.Join(executed, ";\n"), notices, nil)
+	stampFrames(out, q.RefID, strings.Join(executed, ";\n"), append(fq.IgnoredNotices(), notices...), nil)
 	return backend.DataResponse{Frames: out}
 }

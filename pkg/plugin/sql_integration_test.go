@@ -201,6 +201,14 @@ func TestIntegrationSQLQueries(t *testing.T) {
 		require.Equal(t, uint64(6), count(t, r))
 	})
 
+	t.Run("unknown fields are a notice, not an error", func(t *testing.T) {
+		r := p.QueryData(ctx, t, ds, nil, rawQuery("A", "SELECT count() FROM samples", tr, map[string]any{"panelId": 3, "editorType": "sql"})).Responses["A"]
+		require.NoError(t, r.Error)
+		require.Equal(t, uint64(6), count(t, r))
+		require.Equal(t, `Ignored query field(s) kpiflow does not know: "editorType", "panelId". If one is a misspelt kpiflow field, fix its name; otherwise nothing is needed.`,
+			r.Frames[0].Meta.Notices[0].Text)
+	})
+
 	t.Run("errors", func(t *testing.T) {
 		tests := []struct {
 			q    backend.DataQuery

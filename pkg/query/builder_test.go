@@ -44,7 +44,7 @@ func TestParseRejectsBadInputNamingTheField(t *testing.T) {
 		{"kpi", `{"metrics":["m"],"aggregation":"avg","format":"heatmap"}`, "format:"},
 		{"kpi", `{"metrics":["m"],"aggregation":"avg","live":"yes"}`, "live:"},
 		{"kpi", `{"metrics":"m","aggregation":"avg"}`, "metrics:"},
-		{"kpi", `{"metrics":["m"],"aggregation":"avg","extra":1}`, "extra: unknown field"},
+		{"kpi", `{"metrics":["m"],"aggregation":"avg","Metrics":["n"]}`, "Metrics: unknown field; the field is spelled \"metrics\""},
 		{"dora", `{}`, "metric:"},
 		{"dora", `{"metric":"mttr"}`, "metric:"},
 		{"dora", `{"metric":"lead_time","groupBy":["project"]}`, "groupBy[0]:"},
@@ -64,6 +64,42 @@ func TestParseRejectsBadInputNamingTheField(t *testing.T) {
 			require.True(t, strings.HasPrefix(err.Error(), c.field), "error %q should start with %q", err, c.field)
 		})
 	}
+}
+
+func TestParseIgnoresUnknownFieldsWithANotice(t *testing.T) {
+	cases := []struct {
+		typ, body string
+		ignored   []string
+	}{
+		{"kpi", `{"metrics":["m"],"aggregation":"avg","panelId":4,"extra":{"x":1}}`, []string{"extra", "panelId"}},
+		{"dora", `{"metric":"lead_time","pluginVersion":"12.4.2"}`, []string{"pluginVersion"}},
+		{"taskflow", `{"view":"aging","editorMode":"builder"}`, []string{"editorMode"}},
+		{"kpi", `{"metrics":["m"],"aggregation":"avg"}`, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.typ+" "+c.body, func(t *testing.T) {
+			q, err := Parse(c.typ, []byte(c.body))
+			require.NoError(t, err)
+			require.Equal(t, c.ignored, q.Base().Ignored)
+			if c.ignored == nil {
+				require.Empty(t, q.Base().IgnoredNotices())
+				return
+			}
+			require.Len(t, q.Base().IgnoredNotices(), 1)
+			for _, k := range c.ignored {
+				require.Contains(t, q.Base().IgnoredNotices()[0], `"`+k+`"`)
+			}
+		})
+	}
+	// Known fields stay strict: a bad value is an error naming its field.
+	_, err := Parse("kpi", []byte(`{"metrics":["m"],"aggregation":"avg","panelId":4,"interval":"5 minutes"}`))
+	require.ErrorContains(t, err, "interval:")
+	fq, err := ParseForecast([]byte(`{"mode":"completion","horizn":5}`))
+	require.NoError(t, err)
+	require.Equal(t, []string{"horizn"}, fq.Ignored)
+	sq, err := ParseSQLQuery([]byte(`{"rawSql":"SELECT 1","panelId":4}`))
+	require.NoError(t, err)
+	require.Equal(t, []string{"panelId"}, sq.Ignored)
 }
 
 func TestParseToleratesGrafanaFields(t *testing.T) {

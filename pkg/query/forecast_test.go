@@ -27,7 +27,7 @@ func TestParseForecastRejectsBadInputNamingTheField(t *testing.T) {
 		{`{"mode":"completion","format":"csv"}`, "format", "timeseries, table or numeric"},
 		{`{"mode":"completion","alertPercentile":100}`, "alertPercentile", "between 0 and 100"},
 		{`{"mode":"completion","metrics":["m"]}`, "metrics", "not used by mode completion"},
-		{`{"mode":"completion","horizn":5}`, "horizn", "unknown field"},
+		{`{"mode":"completion","Horizon":5}`, "Horizon", `the field is spelled "horizon"`},
 		{`{"mode":"how_many"}`, "targetDate", "required for how_many"},
 		{`{"mode":"how_many","targetDate":"soon"}`, "targetDate", "expected a date"},
 		{`{"mode":"task_eta","format":"numeric"}`, "format", "task_eta answers a table"},

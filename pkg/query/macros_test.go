@@ -156,7 +156,7 @@ func TestParseSQLQuery(t *testing.T) {
 		{`{"rawSql":"  "}`, "rawSql"},
 		{`{"rawSql":"SELECT 1","format":"graph"}`, "format"},
 		{`{"rawSql":"SELECT 1","rawSQL":"x"}`, "rawSQL"},
-		{`{"rawSql":"SELECT 1","editorType":"sql"}`, "editorType"},
+		{`{"rawSql":"SELECT 1","adhocFilters":[{"key":"a","operator":"=","value":"x","Value":"y"}]}`, "adhocFilters[0].Value"},
 		{`{"rawSql":1}`, "rawSql"},
 		{`{"rawSql":"SELECT 1","adhocFilters":[{"key":"a;b","operator":"=","value":"x"}]}`, "adhocFilters[0].key"},
 		{`{"rawSql":"SELECT 1","adhocFilters":[{"key":"a","operator":"LIKE","value":"x"}]}`, "adhocFilters[0].operator"},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,6 +54,27 @@ type Common struct {
 	// Live asks for a streaming answer: kpi and taskflow queries get a first
 	// frame whose Meta.Channel Grafana subscribes to (Prepared.Live, pkg/live).
 	Live bool `json:"live"`
+	// Ignored are the top-level keys of the query JSON that neither
+	// kpiflow nor Grafana's known keys define, sorted: Grafana and other
+	// plugins add fields over versions, so they are dropped and reported
+	// (IgnoredNotices) instead of failing a dashboard.
+	Ignored []string `json:"-"`
+}
+
+func (c *Common) common() *Common { return c }
+
+// IgnoredNotices is the sentence telling the panel which fields were
+// ignored; none when every field was known.
+func (c Common) IgnoredNotices() []string {
+	if len(c.Ignored) == 0 {
+		return nil
+	}
+	quoted := make([]string, len(c.Ignored))
+	for i, k := range c.Ignored {
+		quoted[i] = strconv.Quote(k)
+	}
+	return []string{fmt.Sprintf("Ignored query field(s) kpiflow does not know: %s. If one is a misspelt kpiflow field, fix its name; otherwise nothing is needed.",
+		strings.Join(quoted, ", "))}
 }
 
 // grafanaKeys are fields Grafana adds to every query; they are tolerated
@@ -90,7 +112,8 @@ type Env struct {
 }
 
 // Parse reads a query of queryType from Grafana's query JSON, strictly:
-// unknown fields and bad values are errors naming the field.
+// bad values are errors naming the field; unknown top-level fields are
+// ignored and listed in Common.Ignored (decodeStrict).
 func Parse(queryType string, raw []byte) (Query, error) {
 	switch queryType {
 	case TypeKPI:
@@ -124,9 +147,12 @@ func Parse(queryType string, raw []byte) (Query, error) {
 	return nil, fieldErr("queryType", "unknown query type %q; expected kpi, dora or taskflow", queryType)
 }
 
-// decodeStrict decodes raw into v, rejecting unknown fields other than
-// Grafana's own, and turns decoder errors into FieldErrors.
-func decodeStrict(raw []byte, v any) error {
+// decodeStrict decodes raw into q strictly. A top-level key neither q nor
+// Grafana (grafanaKeys) defines is dropped and listed in q's Ignored; a key
+// that differs from one of q's only in case is an error (encoding/json would
+// take it as that field, silently). Anything below the top level, and every
+// value, is strict: errors are FieldErrors naming the field.
+func decodeStrict(raw []byte, q interface{ common() *Common }) error {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		raw = []byte("{}")
 	}
@@ -137,11 +163,28 @@ func decodeStrict(raw []byte, v any) error {
 	for _, k := range grafanaKeys() {
 		delete(m, k)
 	}
+	known := jsonstrict.Keys(q)
+	var ignored []string
+	for k := range m {
+		if slices.Contains(known, k) {
+			continue
+		}
+		if i := slices.IndexFunc(known, func(f string) bool { return strings.EqualFold(f, k) }); i >= 0 {
+			return fieldErr(k, "unknown field; the field is spelled %q", known[i])
+		}
+		ignored = append(ignored, k)
+		delete(m, k)
+	}
 	clean, err := json.Marshal(m)
 	if err != nil {
 		return fieldErr("query", "re-encode: %v", err)
 	}
-	return jsonstrict.Decode(clean, v, strictQuery())
+	if err := jsonstrict.Decode(clean, q, strictQuery()); err != nil {
+		return err
+	}
+	sort.Strings(ignored)
+	q.common().Ignored = ignored
+	return nil
 }
 
 // StringOrList is a filter value: one string or a list of strings.

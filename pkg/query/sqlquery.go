@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/kpiflow/kpiflow/pkg/jsonstrict"
 )
 
 // TypeSQL is the raw SQL query type.
@@ -37,13 +39,12 @@ type AdHocFilter struct {
 }
 
 // ParseSQLQuery reads a queryType "sql" query strictly: rawSql is required,
-// format defaults to table, and unknown fields are errors naming the field.
+// format defaults to table, bad values are errors naming the field, and
+// unknown top-level fields are ignored and listed in Ignored.
 //
 //	q, err := query.ParseSQLQuery([]byte(`{"rawSql": "SELECT 1", "format": "timeseries"}`))
 func ParseSQLQuery(raw []byte) (SQLQuery, error) {
 	var q SQLQuery
-	// encoding/json matches keys case-insensitively; strict means exact, so
-	// "rawSQL" is an unknown field rather than a silent second rawSql.
 	if err := exactKeys(raw); err != nil {
 		return SQLQuery{}, err
 	}
@@ -73,18 +74,13 @@ func ParseSQLQuery(raw []byte) (SQLQuery, error) {
 	return q, nil
 }
 
-// exactKeys rejects keys that match SQLQuery's fields only when case is
-// ignored, in the query and in each ad hoc filter.
+// exactKeys rejects keys of an ad hoc filter that are not a filter's
+// (encoding/json would take "Key" for "key"); the query's own keys are
+// decodeStrict's.
 func exactKeys(raw []byte) error {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(raw, &m) != nil {
 		return nil // decodeStrict reports the shape
-	}
-	known := append([]string{"refId", "queryType", "hide", "live", "rawSql", "format", "adhocFilters", "table", "column"}, grafanaKeys()...)
-	for k := range m {
-		if !slices.Contains(known, k) {
-			return fieldErr(k, "unknown field; expected rawSql, format or adhocFilters")
-		}
 	}
 	var filters []map[string]json.RawMessage
 	if json.Unmarshal(m["adhocFilters"], &filters) != nil {
@@ -92,7 +88,7 @@ func exactKeys(raw []byte) error {
 	}
 	for i, f := range filters {
 		for k := range f {
-			if !slices.Contains([]string{"key", "operator", "value", "values"}, k) {
+			if !slices.Contains(jsonstrict.Keys(AdHocFilter{}), k) {
 				return fieldErr(fmt.Sprintf("adhocFilters[%d].%s", i, k), "unknown field; expected key, operator, value or values")
 			}
 		}
