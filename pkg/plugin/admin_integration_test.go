@@ -171,27 +171,58 @@ func TestIntegrationAutoMigrate(t *testing.T) {
 	require.Equal(t, uint64(1), n)
 }
 
-// TestIntegrationAutoMigrateRetries starts with a database that does not
-// exist yet (as when Grafana starts before ClickHouse is provisioned): the
-// health check reports the failure, and the background retry migrates once
-// the database appears.
+// TestIntegrationMigrateCreatesTheDatabase is issue 14's set-up point:
+// autoMigrate and admin/migrate on a server without the database create it
+// (the pool's connections select the database, so creating it takes a
+// connection of its own).
+func TestIntegrationMigrateCreatesTheDatabase(t *testing.T) {
+	db := chtest.NewDatabase(t)
+	p := plugintest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, c := range []struct{ suffix, how string }{{"_auto", "autoMigrate"}, {"_admin", "admin/migrate"}} {
+		t.Run(c.how, func(t *testing.T) {
+			name := db.Name + c.suffix
+			t.Cleanup(func() { _ = db.Conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name) })
+			jd := db.JSONData()
+			jd["database"] = name
+			if c.how == "autoMigrate" {
+				jd["autoMigrate"] = true
+			}
+			ds := p.DataSource(t, jd, nil)
+			if c.how == "admin/migrate" {
+				r := p.CallResource(ctx, t, ds.WithRole("Admin"), http.MethodPost, "admin/migrate", nil, nil)
+				require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+			}
+			require.Eventually(t, func() bool {
+				return details(t, p.CheckHealth(ctx, t, ds)).Schema == "ready"
+			}, 30*time.Second, 100*time.Millisecond)
+			var n uint64
+			require.NoError(t, db.Conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = 'kpi_samples'", name).Scan(&n))
+			require.Equal(t, uint64(1), n)
+		})
+	}
+}
+
+// TestIntegrationAutoMigrateRetries starts with a migration that fails (a
+// schema_migrations table of someone else's, in the way): the health check
+// reports the failure, and the background retry migrates once the table is
+// out of the way.
 func TestIntegrationAutoMigrateRetries(t *testing.T) {
 	db := chtest.NewDatabase(t)
 	p := plugintest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	later := db.Name + "_later"
-	t.Cleanup(func() { _ = db.Conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+later) })
+	require.NoError(t, db.Conn.Exec(ctx, "CREATE TABLE "+db.Name+".schema_migrations (x UInt8) ENGINE = Memory"))
 	jd := db.JSONData()
-	jd["database"] = later
 	jd["autoMigrate"] = true
 	ds := p.DataSource(t, jd, nil)
 
 	res := p.CheckHealth(ctx, t, ds)
 	require.Equal(t, backend.HealthStatusError, res.Status)
-	require.Equal(t, "unknown_database", details(t, res).Category, res.Message)
+	require.Contains(t, res.Message, "schema_migrations", res.Message)
 
-	require.NoError(t, db.Conn.Exec(ctx, "CREATE DATABASE "+later))
+	require.NoError(t, db.Conn.Exec(ctx, "DROP TABLE "+db.Name+".schema_migrations"))
 	// The first retry comes 10 s after the failed attempt.
 	require.Eventually(t, func() bool {
 		return details(t, p.CheckHealth(ctx, t, ds)).Schema == "ready"

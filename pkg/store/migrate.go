@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/kpiflow/kpiflow/pkg/dialect"
 	"github.com/kpiflow/kpiflow/pkg/schema"
+	"github.com/kpiflow/kpiflow/pkg/settings"
 )
 
 // AppliedMigration is a migration Migrate ran.
@@ -46,6 +48,9 @@ type MigrateResult struct {
 // process should serialise them to avoid doing the work twice.
 func (s *Store) Migrate(ctx context.Context) (MigrateResult, error) {
 	defer s.forgetStats()
+	if err := CreateDatabase(ctx, s.settings); err != nil {
+		return MigrateResult{}, err
+	}
 	d, err := s.Dialect(ctx)
 	if err != nil {
 		return MigrateResult{}, err
@@ -104,6 +109,37 @@ func (s *Store) Migrate(ctx context.Context) (MigrateResult, error) {
 		res.Version = rec.version()
 	}
 	return res, nil
+}
+
+// CreateDatabase creates the settings' database when the server lacks it,
+// over a connection of its own to the server's default database: the
+// pool's connections select the database and so cannot be made before it
+// exists. A database that exists is left alone (no CREATE is sent, so a
+// user without the right to create databases can migrate one made for
+// them). In cluster mode BootstrapDDL then creates it on the other nodes.
+func CreateDatabase(ctx context.Context, s settings.Settings) error {
+	opts, err := Options(s)
+	if err != nil {
+		return err
+	}
+	opts.Auth.Database = ""
+	opts.MaxOpenConns, opts.MaxIdleConns = 1, 1
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return fmt.Errorf("connect to ClickHouse at %s: %w", s.Addr(), err)
+	}
+	defer conn.Close()
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", s.Database).Scan(&n); err != nil {
+		return Classify(s, fmt.Errorf("look for database %s: %w", s.Database, err))
+	}
+	if n > 0 {
+		return nil
+	}
+	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+dialect.Quote(s.Database)); err != nil {
+		return Classify(s, fmt.Errorf("create database %s: %w", s.Database, err))
+	}
+	return nil
 }
 
 func (s *Store) recordMigration(ctx context.Context, m Migration, state string) error {

@@ -8,8 +8,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-
 	"github.com/kpiflow/kpiflow/pkg/demo"
 	"github.com/kpiflow/kpiflow/pkg/dialect"
 	"github.com/kpiflow/kpiflow/pkg/ingest"
@@ -43,7 +41,7 @@ func (a *app) openClickHouse(ctx context.Context, f clickhouseFlags, wait time.D
 	}
 	deadline := time.Now().Add(wait)
 	for {
-		err := createDatabase(ctx, s)
+		err := store.CreateDatabase(ctx, s)
 		if err == nil {
 			break
 		}
@@ -70,26 +68,6 @@ func (a *app) openClickHouse(ctx context.Context, f clickhouseFlags, wait time.D
 	}
 	fmt.Fprintf(a.stdout, "schema of %s on %s at migration %d (%d applied now)\n", f.database, s.Addr(), res.Version, len(res.Applied))
 	return &chWriter{st: st, w: ingest.NewWriter(st, nil)}, nil
-}
-
-// createDatabase runs CREATE DATABASE IF NOT EXISTS over a connection to the
-// server's default database (the pool of store.Open needs the database to
-// exist).
-func createDatabase(ctx context.Context, s settings.Settings) error {
-	opts, err := store.Options(s)
-	if err != nil {
-		return err
-	}
-	opts.Auth.Database = ""
-	conn, err := clickhouse.Open(opts)
-	if err != nil {
-		return fmt.Errorf("connect to ClickHouse at %s: %w", s.Addr(), err)
-	}
-	defer conn.Close()
-	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+dialect.Quote(s.Database)); err != nil {
-		return store.Classify(s, fmt.Errorf("create database %s: %w", s.Database, err))
-	}
-	return nil
 }
 
 func (c *chWriter) write(ctx context.Context, stream string, ds *demo.Dataset, from, to int, key string) (ingestResult, error) {

@@ -64,7 +64,7 @@ func (b *bench) loadDataset(ctx context.Context, name string) (*dataset, error) 
 	t0 := time.Now()
 	gen := demo.Generate(o)
 	d.kpiRows = gen.Len(demo.StreamKPI)
-	if err := createDatabase(ctx, s); err != nil {
+	if err := store.CreateDatabase(ctx, s); err != nil {
 		return nil, err
 	}
 	st, err := store.Open(ctx, s)
@@ -128,20 +128,4 @@ func (d *dataset) close(b *bench) {
 		}
 	}
 	_ = d.raw.Close()
-}
-
-// createDatabase creates the database over a connection to the server's
-// default one (a store's pool needs its database to exist).
-func createDatabase(ctx context.Context, s settings.Settings) error {
-	name := s.Database
-	s.Database = "default"
-	conn, err := openRaw(s)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+dialect.Quote(name)); err != nil {
-		return fmt.Errorf("create database %s: %w", name, err)
-	}
-	return nil
 }
