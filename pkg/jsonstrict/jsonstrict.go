@@ -83,24 +83,30 @@ func jsonPath(field string, embedded map[string]bool) string {
 // embedded collects the Go names of the structs embedded in t, at any depth.
 func embedded(t reflect.Type) map[string]bool {
 	out := map[string]bool{}
-	var walk func(t reflect.Type)
-	walk = func(t reflect.Type) {
-		for t.Kind() == reflect.Pointer {
-			t = t.Elem()
+	walkFields(t, func(f reflect.StructField) bool {
+		if f.Anonymous && !out[f.Name] {
+			out[f.Name] = true
+			return true
 		}
-		if t.Kind() != reflect.Struct {
-			return
-		}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if f.Anonymous && !out[f.Name] {
-				out[f.Name] = true
-				walk(f.Type)
-			}
+		return false
+	})
+	return out
+}
+
+// walkFields calls visit with each field of the struct t (or pointer to
+// one), and with the fields of a field's type when visit says to descend.
+func walkFields(t reflect.Type, visit func(f reflect.StructField) (descend bool)) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	for i := 0; i < t.NumField(); i++ {
+		if f := t.Field(i); visit(f) {
+			walkFields(f.Type, visit)
 		}
 	}
-	walk(t)
-	return out
 }
 
 // kindName says what JSON a Go type takes.
@@ -126,29 +132,19 @@ func kindName(t reflect.Type) string {
 // a pointer to one), embedded structs' keys included, in field order.
 func Keys(v any) []string {
 	var out []string
-	var walk func(t reflect.Type)
-	walk = func(t reflect.Type) {
-		for t.Kind() == reflect.Pointer {
-			t = t.Elem()
+	walkFields(reflect.TypeOf(v), func(f reflect.StructField) bool {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+		case f.Anonymous && name == "":
+			return true
+		case !f.IsExported():
+		case name == "":
+			out = append(out, f.Name)
+		default:
+			out = append(out, name)
 		}
-		if t.Kind() != reflect.Struct {
-			return
-		}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			switch {
-			case name == "-":
-			case f.Anonymous && name == "":
-				walk(f.Type)
-			case !f.IsExported():
-			case name == "":
-				out = append(out, f.Name)
-			default:
-				out = append(out, name)
-			}
-		}
-	}
-	walk(reflect.TypeOf(v))
+		return false
+	})
 	return out
 }
