@@ -222,10 +222,7 @@ func LongToMulti(res *data.Frame, names map[string]string, valueCol, unit string
 		}
 	}
 	if len(frames) == 0 {
-		// An empty result is still a (series-less) time series response.
-		f := data.NewFrame("", data.NewField("time", nil, []time.Time{}), data.NewField("value", nil, []*float64{}))
-		f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesMulti, TypeVersion: data.FrameTypeVersion{0, 1}}
-		frames = append(frames, f)
+		frames = append(frames, NoData(data.FrameTypeTimeSeriesMulti))
 	}
 	return frames, nil
 }
@@ -317,6 +314,24 @@ func AsTable(f *data.Frame) {
 	f.Meta = &data.FrameMeta{Type: data.FrameTypeTable, PreferredVisualization: data.VisTypeTable}
 }
 
+// AsNumericLong marks a frame of string and number columns, one row per
+// combination of the strings, as the dataplane's numeric-long: an alert rule
+// reads each row's numbers as values labelled by its strings. Panels still
+// show it as a table.
+func AsNumericLong(f *data.Frame) {
+	f.Meta = &data.FrameMeta{Type: data.FrameTypeNumericLong, TypeVersion: data.FrameTypeVersion{0, 1},
+		PreferredVisualization: data.VisTypeTable}
+}
+
+// NoData is the dataplane's "no data" answer of a frame type: one frame of
+// that type without fields, which alert rules read as No data (a frame with
+// fields and no rows is an empty series, and a long-shaped one an error).
+func NoData(typ data.FrameType) *data.Frame {
+	f := data.NewFrame("")
+	f.Meta = &data.FrameMeta{Type: typ, TypeVersion: data.FrameTypeVersion{0, 1}}
+	return f
+}
+
 // FillSeries gives every series of timeseries-multi frames a point at each
 // bucket start in [from, to), with value where it had none. Frames without
 // rows (the empty response) stay as they are.
@@ -369,8 +384,13 @@ func TimeSeriesWide(f *data.Frame, maxRows int) (*data.Frame, error) {
 		return f, nil
 	}
 	if f.Rows() == 0 {
-		f.Meta.Type = data.FrameTypeTimeSeriesWide
-		return f, nil
+		// A long frame without rows has no series to widen: no data.
+		nd := NoData(data.FrameTypeTimeSeriesWide)
+		nd.Name, nd.RefID = f.Name, f.RefID
+		if f.Meta != nil {
+			nd.Meta.ExecutedQueryString, nd.Meta.Notices = f.Meta.ExecutedQueryString, f.Meta.Notices
+		}
+		return nd, nil
 	}
 	sortByTime(f, schema.TimeIndex)
 	// A cap in cells keeps a result with very many series from taking all

@@ -432,6 +432,39 @@ func TestIntegrationBuilderQueries(t *testing.T) {
 		}
 	})
 
+	t.Run("every query type can drive an alert", func(t *testing.T) {
+		alert := map[string]string{"FromAlert": "true"}
+		for _, q := range []struct {
+			typ  string
+			body map[string]any
+		}{
+			{"kpi", map[string]any{"metrics": []string{"error_rate"}, "aggregation": "max", "groupBy": []string{"service"}, "interval": "15m"}},
+			{"kpi", map[string]any{"metrics": []string{"no_such_metric"}, "aggregation": "avg", "groupBy": []string{"team"}}},
+			{"dora", map[string]any{"metric": "lead_time", "groupBy": []string{"team"}, "format": "timeseries"}},
+			{"dora", map[string]any{"metric": "deployment_frequency", "format": "timeseries"}},
+			{"dora", map[string]any{"metric": "lead_time", "environment": "nowhere", "format": "timeseries"}},
+			{"dora", map[string]any{"metric": "change_failure_rate", "groupBy": []string{"team"}, "format": "table"}},
+			{"dora", map[string]any{"metric": "time_to_restore", "groupBy": []string{"team"}, "format": "band"}},
+			{"taskflow", map[string]any{"view": "cfd"}},
+			{"taskflow", map[string]any{"view": "wip"}},
+			{"taskflow", map[string]any{"view": "throughput"}},
+			{"taskflow", map[string]any{"view": "cycle_time"}},
+		} {
+			r := e.run(t, alert, q.typ, q.body, from, to, time.Hour)
+			require.NoError(t, r.Error, "%s %v", q.typ, q.body)
+			require.Empty(t, dataplaneProblem(r.Frames), "%s %v", q.typ, q.body)
+		}
+		// Lists are not alert material (README: Alerting on builder queries).
+		for _, view := range []string{"aging", "tasks"} {
+			r := e.run(t, alert, "taskflow", map[string]any{"view": view}, from, to, time.Hour)
+			require.NoError(t, r.Error)
+			require.NotEmpty(t, dataplaneProblem(r.Frames), view)
+		}
+		r := e.run(t, alert, "kpi", map[string]any{"metrics": []string{"error_rate"}, "aggregation": "max", "format": "table"}, from, to, time.Hour)
+		require.NoError(t, r.Error)
+		require.NotEmpty(t, dataplaneProblem(r.Frames), "kpi table is long (a time column): alert with format timeseries")
+	})
+
 	t.Run("dora", func(t *testing.T) { e.testDORA(t) })
 	t.Run("taskflow", func(t *testing.T) { e.testTaskflow(t) })
 

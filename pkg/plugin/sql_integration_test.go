@@ -201,6 +201,24 @@ func TestIntegrationSQLQueries(t *testing.T) {
 		require.Equal(t, uint64(6), count(t, r))
 	})
 
+	t.Run("timeseries and numeric answers can drive an alert, empty ones as no data", func(t *testing.T) {
+		alert := map[string]string{"FromAlert": "true"}
+		for _, c := range []struct{ sql, format string }{
+			{"SELECT $__timeInterval(ts) AS time, team, avg(value) AS v FROM samples WHERE $__timeFilter(ts) GROUP BY time, team ORDER BY time", "timeseries"},
+			{"SELECT $__timeInterval(ts) AS time, team, avg(value) AS v FROM samples WHERE team = 'nobody' GROUP BY time, team ORDER BY time", "timeseries"},
+			{"SELECT $__timeInterval_ms(ts) AS time, avg(value) AS v FROM samples WHERE $__timeFilter(ts) GROUP BY time ORDER BY time", "timeseries"},
+			{"$__columns(ts, team, avg(value)) FROM samples", "timeseries"},
+		} {
+			r := p.QueryData(ctx, t, ds, alert, rawQuery("A", c.sql, tr, map[string]any{"format": c.format})).Responses["A"]
+			require.NoError(t, r.Error, c.sql)
+			require.Empty(t, dataplaneProblem(r.Frames), c.sql)
+		}
+		r := p.QueryData(ctx, t, ds, alert, rawQuery("A", "SELECT $__timeInterval(ts) AS time, team, avg(value) AS v FROM samples WHERE team = 'nobody' GROUP BY time, team ORDER BY time",
+			tr, map[string]any{"format": "timeseries"})).Responses["A"]
+		require.Len(t, r.Frames, 1)
+		require.Empty(t, r.Frames[0].Fields, "no rows: the dataplane's no-data frame")
+	})
+
 	t.Run("unknown fields are a notice, not an error", func(t *testing.T) {
 		r := p.QueryData(ctx, t, ds, nil, rawQuery("A", "SELECT count() FROM samples", tr, map[string]any{"panelId": 3, "editorType": "sql"})).Responses["A"]
 		require.NoError(t, r.Error)

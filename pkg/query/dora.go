@@ -193,7 +193,7 @@ func doraTable(res *data.Frame, metric string) *data.Frame {
 			*f = *nf
 		}
 	}
-	frames.AsTable(res)
+	frames.AsNumericLong(res)
 	return res
 }
 

@@ -159,7 +159,7 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 			OrderBy:      []plan.Order{{Column: "state_category"}, {Column: "state"}}, Limit: limit}
 		b.Notices = []string{"Work in progress: current tasks in todo and in_progress per state (tasks_current FINAL)."}
 		b.shape = func(res *data.Frame) (data.Frames, error) {
-			frames.AsTable(res)
+			frames.AsNumericLong(res)
 			return data.Frames{res}, nil
 		}
 	case ViewThroughput:
@@ -346,7 +346,7 @@ func cycleTimeFrame(res *data.Frame, ps []float64) (data.Frames, error) {
 	vf := data.NewField("cycle_time", nil, vals)
 	vf.Config = &data.FieldConfig{Unit: "s"}
 	f := data.NewFrame("cycle_time", data.NewField("percentile", nil, names), vf, data.NewField("tasks", nil, counts))
-	frames.AsTable(f)
+	frames.AsNumericLong(f)
 	return data.Frames{f}, nil
 }
 
