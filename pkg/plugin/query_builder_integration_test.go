@@ -453,7 +453,42 @@ func TestIntegrationBuilderQueries(t *testing.T) {
 			r := e.run(t, alert, q.typ, q.body, from, to, time.Hour)
 			require.NoError(t, r.Error, "%s %v", q.typ, q.body)
 			require.Empty(t, dataplaneProblem(r.Frames), "%s %v", q.typ, q.body)
+			if q.typ == "kpi" {
+				continue // a KPI's unit is the team's: kpiflow does not know it
+			}
+			// Every number says what it is, so Grafana formats it.
+			for _, f := range r.Frames {
+				for _, fl := range f.Fields {
+					if fl.Type().Numeric() {
+						require.NotNil(t, fl.Config, "%s %v: field %s has no unit", q.typ, q.body, fl.Name)
+						require.NotEmpty(t, fl.Config.Unit, "%s %v: field %s has no unit", q.typ, q.body, fl.Name)
+					}
+				}
+			}
 		}
+		units := map[string]string{}
+		for _, q := range []struct {
+			typ  string
+			body map[string]any
+		}{
+			{"dora", map[string]any{"metric": "lead_time", "groupBy": []string{"team"}, "format": "table"}},
+			{"dora", map[string]any{"metric": "change_failure_rate", "groupBy": []string{"team"}, "format": "table"}},
+			{"taskflow", map[string]any{"view": "cycle_time"}},
+			{"taskflow", map[string]any{"view": "aging"}},
+		} {
+			r := e.run(t, alert, q.typ, q.body, from, to, time.Hour)
+			require.NoError(t, r.Error)
+			for _, fl := range r.Frames[0].Fields {
+				if fl.Config != nil {
+					units[fl.Name] = fl.Config.Unit
+				}
+			}
+		}
+		require.Equal(t, "s", units["lead_time"])
+		require.Equal(t, "percentunit", units["change_failure_rate"])
+		require.Equal(t, "s", units["cycle_time"])
+		require.Equal(t, "none", units["tasks"])
+		require.Equal(t, "s", units["age"])
 		// Lists are not alert material (README: Alerting on builder queries).
 		for _, view := range []string{"aging", "tasks"} {
 			r := e.run(t, alert, "taskflow", map[string]any{"view": view}, from, to, time.Hour)

@@ -188,8 +188,7 @@ func doraTable(res *data.Frame, metric string) *data.Frame {
 			for i := range vals {
 				vals[i] = frames.FloatAt(f, i)
 			}
-			nf := data.NewField(metric, nil, vals)
-			nf.Config = &data.FieldConfig{Unit: doraUnit(metric)}
+			nf := withUnit(data.NewField(metric, nil, vals), doraUnit(metric))
 			*f = *nf
 		}
 	}

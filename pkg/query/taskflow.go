@@ -159,6 +159,7 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 			OrderBy:      []plan.Order{{Column: "state_category"}, {Column: "state"}}, Limit: limit}
 		b.Notices = []string{"Work in progress: current tasks in todo and in_progress per state (tasks_current FINAL)."}
 		b.shape = func(res *data.Frame) (data.Frames, error) {
+			unitless(res)
 			frames.AsNumericLong(res)
 			return data.Frames{res}, nil
 		}
@@ -221,6 +222,7 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 			OrderBy: []plan.Order{{Column: "ts", Desc: true}, {Column: "task_id"}}, Limit: limit}
 		b.Notices = []string{"Tasks: the latest state of every task in scope (tasks_current FINAL), most recently changed first."}
 		b.shape = func(res *data.Frame) (data.Frames, error) {
+			unitless(res)
 			frames.AsTable(res)
 			return data.Frames{res}, nil
 		}
@@ -282,7 +284,7 @@ func cfdFrame(res *data.Frame, first, last int64) (data.Frames, error) {
 	}
 	f := data.NewFrame("cfd", data.NewField("time", nil, times))
 	for _, c := range cats {
-		f.Fields = append(f.Fields, data.NewField(c, nil, counts[c]))
+		f.Fields = append(f.Fields, withUnit(data.NewField(c, nil, counts[c]), "none"))
 	}
 	f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1}}
 	return data.Frames{f}, nil
@@ -313,7 +315,7 @@ func throughputFrame(res *data.Frame, first, last int64) (data.Frames, error) {
 	for d := range times {
 		times[d] = time.Unix(first+int64(d)*day, 0).UTC()
 	}
-	f := data.NewFrame("throughput", data.NewField("time", nil, times), data.NewField("throughput", nil, counts))
+	f := data.NewFrame("throughput", data.NewField("time", nil, times), withUnit(data.NewField("throughput", nil, counts), "none"))
 	f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1}}
 	return data.Frames{f}, nil
 }
@@ -343,9 +345,8 @@ func cycleTimeFrame(res *data.Frame, ps []float64) (data.Frames, error) {
 	for i := range counts {
 		counts[i] = tasks
 	}
-	vf := data.NewField("cycle_time", nil, vals)
-	vf.Config = &data.FieldConfig{Unit: "s"}
-	f := data.NewFrame("cycle_time", data.NewField("percentile", nil, names), vf, data.NewField("tasks", nil, counts))
+	vf := withUnit(data.NewField("cycle_time", nil, vals), "s")
+	f := data.NewFrame("cycle_time", data.NewField("percentile", nil, names), vf, withUnit(data.NewField("tasks", nil, counts), "none"))
 	frames.AsNumericLong(f)
 	return data.Frames{f}, nil
 }
@@ -366,9 +367,27 @@ func agingFrame(res *data.Frame, asOf int64) (data.Frames, error) {
 			f.Name = n
 		}
 	}
-	af := data.NewField("age", nil, ages)
-	af.Config = &data.FieldConfig{Unit: "s"}
+	af := withUnit(data.NewField("age", nil, ages), "s")
 	res.Fields = append(res.Fields, af)
 	frames.AsTable(res)
 	return data.Frames{res}, nil
+}
+
+// withUnit sets a field's unit, so values format as Grafana users expect
+// (17.5 hours, not 63119.5). No display name: panels select fields by name
+// (reduceOptions.fields), and a display name would rename them.
+func withUnit(f *data.Field, unit string) *data.Field {
+	f.Config = &data.FieldConfig{Unit: unit}
+	return f
+}
+
+// unitless gives the number fields of a result without a unit the unit
+// "none" (counts and points), so a panel's unit for durations is not
+// applied to them.
+func unitless(f *data.Frame) {
+	for _, fl := range f.Fields {
+		if fl.Type().Numeric() && (fl.Config == nil || fl.Config.Unit == "") {
+			withUnit(fl, "none")
+		}
+	}
 }
