@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"io"
 	"testing"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -57,4 +58,15 @@ func TestClassifyShardDown(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, CategoryUnreachable, ce.Category)
 	require.Contains(t, err.Error(), `No server of one shard of cluster "main" answers`)
+}
+
+func TestClassifyClosedByServer(t *testing.T) {
+	s := settings.Settings{Host: "ch", Port: 9000, Database: "kpiflow", Cluster: "main"}
+	err := Classify(s, fmt.Errorf("run the kpi query: handshake: failed to read packet from ch:9000 (conn_id=3): read: %w", io.EOF))
+	var ce *ConnError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, CategoryUnreachable, ce.Category)
+	require.Contains(t, err.Error(), "may be restarting: retry")
+	require.ErrorIs(t, err, io.EOF)
+	require.NotErrorAs(t, Classify(s, io.EOF), &ce, "an EOF that is not a read from the server stays as it is")
 }

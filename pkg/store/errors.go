@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -155,11 +156,19 @@ func Classify(s settings.Settings, err error) error {
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
 		errors.Is(err, syscall.ECONNRESET) || isOpDial(err) ||
-		strings.Contains(err.Error(), "connection refused") {
+		strings.Contains(err.Error(), "connection refused") || closedByServer(err) {
 		return &ConnError{CategoryUnreachable, fmt.Sprintf(
 			"Nothing answers as ClickHouse at %s: check the Host and Port settings (native protocol: 9000, or 9440 with TLS; http: 8123, or 8443 with TLS) and that the server is running%s", addr, restarting(s)), err}
 	}
 	return err
+}
+
+// closedByServer reports whether the server closed the connection while the
+// driver read from it (io.EOF in "failed to read ... packet"): a server
+// shutting down does that to a handshake or query in flight (seen in the
+// cluster suite's rolling restart).
+func closedByServer(err error) bool {
+	return errors.Is(err, io.EOF) && strings.Contains(err.Error(), "failed to read")
 }
 
 // shardDownAdvice says that no server of a shard (0: of one shard, which
