@@ -10,11 +10,10 @@
 package main
 
 import (
-	"fmt"
-
 	// mage:import
 	build "github.com/grafana/grafana-plugin-sdk-go/build"
 	"github.com/magefile/mage/mg"
+	"github.com/magefile/mage/sh"
 )
 
 // Default builds the backend for linux, windows and darwin on amd64 and arm64.
@@ -27,10 +26,12 @@ func All() {
 	mg.Deps(b.Linux, b.LinuxARM64, b.Windows, b.Darwin, b.DarwinARM64)
 }
 
-// WASM builds the query optimizer modules embedded in the backend. There are
-// none until the optimizer issue adds the built-in module; the target exists
-// now so that build scripts need not change then.
+// WASM builds the built-in query optimizer module (Go, pkg/optimizer/builtin)
+// for wasip1 into pkg/optimizer/builtin/wasm/optimizer.wasm, which the
+// backend embeds: run it before building the backend. The flags keep the
+// output the same for the same source and Go version.
 func WASM() error {
-	fmt.Println("wasm: no optimizer modules to build yet")
-	return nil
+	env := map[string]string{"GOOS": "wasip1", "GOARCH": "wasm", "CGO_ENABLED": "0"}
+	return sh.RunWithV(env, mg.GoCmd(), "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false",
+		"-ldflags=-s -buildid=", "-o", "pkg/optimizer/builtin/wasm/optimizer.wasm", "./pkg/optimizer/builtin")
 }

@@ -53,9 +53,10 @@ npm run test:ci
 step "frontend build into dist/"
 npm run build
 
-step "backend build (mage build:linux) into dist/datasource/"
+step "backend build (mage wasm, then build:linux) into dist/datasource/"
+# wasm first: the backend embeds the built-in optimizer module it builds.
+go run github.com/magefile/mage@v1.17.2 -v wasm
 go run github.com/magefile/mage@v1.17.2 -v build:linux
-go run github.com/magefile/mage@v1.17.2 wasm
 export KPIFLOW_PLUGIN_BIN="$PWD/dist/datasource/gpx_kpiflow_linux_$(go env GOARCH)"
 
 step "dist layout"

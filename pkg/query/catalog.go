@@ -25,6 +25,7 @@ func Catalog() plan.Catalog {
 		}
 		if t.Kind == schema.KindRollup {
 			pt.Kind, pt.ResolutionS, pt.Measure, pt.Quantiles = plan.KindRollup, int64(t.ResolutionSeconds), r.Measure, r.Quantiles
+			pt.RollupOf = r.Source
 			for fn := range rollupMerges() {
 				pt.Funcs = append(pt.Funcs, fn)
 			}

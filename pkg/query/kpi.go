@@ -288,6 +288,7 @@ func (q *KPIQuery) Build(env Env) (*Built, error) {
 	if env.MaxRows > 0 {
 		p.Limit = env.MaxRows + 1
 	}
+	p.MaxPoints = max(env.MaxDataPoints, 0)
 	b := &Built{Plan: p}
 	if widened != "" {
 		b.Notices = append(b.Notices, widened)

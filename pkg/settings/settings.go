@@ -2,6 +2,7 @@ package settings
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -125,6 +126,9 @@ type Settings struct {
 	IngestRole string
 	// RetentionDays maps a table name to the number of days its rows are kept.
 	RetentionDays map[string]int
+	// OptimizerModules are the query optimizer modules after the built-in
+	// one, in chain order (optimizer.go).
+	OptimizerModules []OptimizerModule
 }
 
 // Addr is host:port, with IPv6 hosts bracketed.
@@ -138,28 +142,29 @@ func (s Settings) Addr() string {
 // jsonData mirrors the config editor's jsonData. Pointers tell an absent
 // field from a zero one, so defaults apply only to what was left out.
 type jsonData struct {
-	Host              string          `json:"host"`
-	Port              *int            `json:"port"`
-	Protocol          string          `json:"protocol"`
-	Database          string          `json:"database"`
-	Username          string          `json:"username"`
-	Secure            bool            `json:"secure"`
-	TLSSkipVerify     bool            `json:"tlsSkipVerify"`
-	TLSAuthWithCACert bool            `json:"tlsAuthWithCACert"`
-	TLSAuth           bool            `json:"tlsAuth"`
-	DialTimeout       *float64        `json:"dialTimeout"`
-	QueryTimeout      *float64        `json:"queryTimeout"`
-	MaxRows           *int            `json:"maxRows"`
-	MaxResultBytes    *int64          `json:"maxResultBytes"`
-	PoolSize          *int            `json:"poolSize"`
-	MaxQueuedQueries  *int            `json:"maxQueuedQueries"`
-	RawSQLDatabases   []string        `json:"rawSqlDatabases"`
-	RawSQLFunctions   []string        `json:"rawSqlFunctions"`
-	CustomSettings    []CustomSetting `json:"customSettings"`
-	AutoMigrate       bool            `json:"autoMigrate"`
-	Cluster           string          `json:"cluster"`
-	IngestRole        string          `json:"ingestRole"`
-	RetentionDays     map[string]int  `json:"retentionDays"`
+	Host              string            `json:"host"`
+	Port              *int              `json:"port"`
+	Protocol          string            `json:"protocol"`
+	Database          string            `json:"database"`
+	Username          string            `json:"username"`
+	Secure            bool              `json:"secure"`
+	TLSSkipVerify     bool              `json:"tlsSkipVerify"`
+	TLSAuthWithCACert bool              `json:"tlsAuthWithCACert"`
+	TLSAuth           bool              `json:"tlsAuth"`
+	DialTimeout       *float64          `json:"dialTimeout"`
+	QueryTimeout      *float64          `json:"queryTimeout"`
+	MaxRows           *int              `json:"maxRows"`
+	MaxResultBytes    *int64            `json:"maxResultBytes"`
+	PoolSize          *int              `json:"poolSize"`
+	MaxQueuedQueries  *int              `json:"maxQueuedQueries"`
+	RawSQLDatabases   []string          `json:"rawSqlDatabases"`
+	RawSQLFunctions   []string          `json:"rawSqlFunctions"`
+	CustomSettings    []CustomSetting   `json:"customSettings"`
+	AutoMigrate       bool              `json:"autoMigrate"`
+	Cluster           string            `json:"cluster"`
+	IngestRole        string            `json:"ingestRole"`
+	RetentionDays     map[string]int    `json:"retentionDays"`
+	OptimizerModules  []json.RawMessage `json:"optimizerModules"`
 }
 
 // FieldError is a setting that failed validation; Field is the setting's
@@ -351,6 +356,8 @@ func Parse(raw []byte, secure map[string]string) (Settings, error) {
 			inRange(field, "days", days, 1, MaxRetentionDays, add)
 		}
 	}
+
+	s.OptimizerModules = parseOptimizerModules(jd.OptimizerModules, add)
 
 	for _, key := range sortedKeys(secure) {
 		if !slices.Contains(secureKeys, key) {

@@ -1,9 +1,10 @@
-// Command kpiflow pushes engineering events into kpiflow's KPI store and
-// fills it with a demo dataset.
+// Command kpiflow pushes engineering events into kpiflow's KPI store, fills
+// it with a demo dataset and tries query optimizer modules locally.
 //
 //	kpiflow push deployments deploys.ndjson          # files of rows
 //	kpiflow push deployment --service api ...         # one deployment from flags
 //	kpiflow demo --days 30 --grafana http://localhost:3000 --user admin --password admin
+//	kpiflow module tag.wasm                           # what a data source would do with a module
 //
 // Run "kpiflow help" for the subcommands and "kpiflow <subcommand> --help"
 // for their flags and examples.
@@ -38,6 +39,7 @@ Usage:
   kpiflow push pipeline [flags]        send one pipeline run described by flags
   kpiflow push sample [flags]          send one KPI sample described by flags
   kpiflow demo [flags]                 fill the store with a realistic demo dataset
+  kpiflow module [flags] <file.wasm>   try a query optimizer module on a query, locally
   kpiflow help [subcommand]            show help
 
 Data goes to Grafana's ingest API of the kpiflow data source
@@ -103,6 +105,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 		err = a.push(ctx, args[1:])
 	case "demo":
 		err = a.demo(ctx, args[1:])
+	case "module":
+		err = a.module(ctx, args[1:])
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 && args[1] != "help" {
 			return a.run(ctx, []string{args[1], "--help"})

@@ -33,6 +33,10 @@ type Table struct {
 	Funcs []string `json:"funcs,omitempty"`
 	// Quantiles are the levels a rollup's quantile state holds.
 	Quantiles []float64 `json:"quantiles,omitempty"`
+	// RollupOf names the raw table whose rows a rollup summarises: a plan on
+	// that table may be moved to the rollup (or back), never to a rollup of
+	// another table.
+	RollupOf string `json:"rollup_of,omitempty"`
 	// Rows, MinTS and MaxTS are statistics for optimizer modules (optional).
 	Rows  uint64 `json:"rows,omitempty"`
 	MinTS int64  `json:"min_ts,omitempty"`

@@ -71,6 +71,21 @@ type Plan struct {
 	OrderBy      []Order       `json:"order_by,omitempty"`
 	// Limit caps the rows (0: no limit).
 	Limit int `json:"limit,omitempty"`
+	// MaxPoints is how many buckets the panel can show (Grafana's
+	// maxDataPoints; 0: unknown). It is a hint for optimizer modules, which
+	// may widen Bucket when the plan would return more (CheckRewrite); SQL
+	// ignores it.
+	MaxPoints int64 `json:"max_points,omitempty"`
+}
+
+// Buckets is the number of buckets of width bucket that rows in tr fall
+// into, counting partial buckets at either end (0 for an open range or no
+// buckets).
+func Buckets(tr TimeRange, bucket int64) int64 {
+	if bucket <= 0 || tr.From <= 0 || tr.To <= tr.From {
+		return 0
+	}
+	return (tr.To-1)/bucket - tr.From/bucket + 1
 }
 
 // TimeRange is a half-open interval [From, To) in Unix seconds; 0 leaves a

@@ -108,6 +108,9 @@ func (p *Plan) validate(c Catalog, path string, depth int) (Table, error) {
 	if p.Limit < 0 {
 		return Table{}, errf(at("limit"), "must not be negative")
 	}
+	if p.MaxPoints < 0 {
+		return Table{}, errf(at("max_points"), "must not be negative")
+	}
 
 	out := Table{Name: "(subquery)", Kind: KindRaw}
 	seen := map[string]bool{}

@@ -1,0 +1,314 @@
+package optimizer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/kpiflow/kpiflow/pkg/query/plan"
+)
+
+// Host runs the optimizer chain for one data source instance.
+//
+//	h, err := optimizer.New(ctx, optimizer.NewConfig().WithCache(cache).WithModules(mods...))
+//	defer h.Close(ctx)
+//	p, notices := h.Optimize(ctx, p, catalog)
+//	health := h.Health()
+//
+// # Notes
+//
+//   - New returns at once; modules compile and start their first instance
+//     in the background (Ready waits for that). Until a module is ready,
+//     Optimize skips it with a notice.
+//   - Optimize is safe for concurrent use. It never fails: whatever a
+//     module does, the plan returned is the input or a plan that passed
+//     plan.CheckRewriteIn against the catalog.
+//   - The catalog's JSON is cached by identity: a Catalog passed to
+//     Optimize must not be modified afterwards (build a new one instead).
+type Host struct {
+	cfg     Config
+	rt      wazero.Runtime
+	ctx     context.Context // ends at Close: stops loads and instantiations
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	modules []*module
+	loaded  chan struct{}
+
+	catMu   sync.Mutex
+	catKey  *plan.Table
+	catLen  int
+	catJSON []byte
+}
+
+// New starts a host: the runtime and the inert imports now, the modules in
+// the background.
+func New(ctx context.Context, cfg Config) (*Host, error) {
+	rc := wazero.NewRuntimeConfig().
+		WithMemoryLimitPages(cfg.memoryPages()).
+		WithCloseOnContextDone(true).
+		WithMemoryCapacityFromMax(true).
+		WithDebugInfoEnabled(false)
+	if cfg.cache != nil {
+		rc = rc.WithCompilationCache(cfg.cache.c)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	if err := instantiateInert(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		return nil, err
+	}
+	h := &Host{cfg: cfg, rt: rt, loaded: make(chan struct{})}
+	h.ctx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	type load struct {
+		m    *module
+		spec Module
+		wasm func() ([]byte, error)
+	}
+	var loads []load
+	add := func(spec Module, origin string, wasm func() ([]byte, error)) {
+		m := &module{h: h, name: spec.Name, origin: origin, config: spec.Config, state: StateLoading,
+			idle:    make(chan *instance, cfg.poolSize),
+			breaker: breaker{threshold: cfg.breakerThreshold, cooldown: cfg.breakerCooldown, maxCooldown: cfg.breakerMaxCooldown}}
+		h.modules = append(h.modules, m)
+		loads = append(loads, load{m, spec, wasm})
+	}
+	if cfg.builtin {
+		add(Module{Name: BuiltinName}, "built-in", BuiltinWasm)
+	}
+	for _, spec := range cfg.modules {
+		switch {
+		case spec.Wasm != nil:
+			add(spec, "bytes", func() ([]byte, error) { return spec.Wasm, nil })
+		default:
+			add(spec, spec.Path, func() ([]byte, error) { return readModuleFile(spec.Path, spec.SHA256) })
+		}
+	}
+	var loading sync.WaitGroup
+	for _, l := range loads {
+		h.wg.Add(1)
+		loading.Add(1)
+		go func() {
+			defer loading.Done()
+			l.m.load(h.ctx, l.spec, l.wasm)
+		}()
+	}
+	go func() {
+		loading.Wait()
+		close(h.loaded)
+	}()
+	return h, nil
+}
+
+// Ready waits until every module is loaded or has failed to load.
+func (h *Host) Ready(ctx context.Context) error {
+	select {
+	case <-h.loaded:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("optimizer modules still loading: %w", ctx.Err())
+	}
+}
+
+// Optimize passes p through the chain and returns the plan to run with a
+// notice per module that changed it, left notes, failed or was skipped.
+func (h *Host) Optimize(ctx context.Context, p plan.Plan, c plan.Catalog) (plan.Plan, []Notice) {
+	var notices []Notice
+	var catalog []byte
+	for _, m := range h.modules {
+		if ctx.Err() != nil {
+			break
+		}
+		start := time.Now()
+		n, ok := m.skip()
+		if !ok {
+			if catalog == nil {
+				var err error
+				if catalog, err = h.catalogJSON(c); err != nil {
+					notices = append(notices, Notice{Module: m.name, Kind: NoticeFailed, Reason: err.Error()})
+					break
+				}
+			}
+			var next plan.Plan
+			next, n = m.optimize(ctx, p, c, catalog)
+			p = next
+		}
+		if n != nil {
+			n.Took = time.Since(start)
+			notices = append(notices, *n)
+		}
+	}
+	return p, notices
+}
+
+// skip returns a notice when the module cannot run now.
+func (m *module) skip() (*Notice, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := &Notice{Module: m.name, Kind: NoticeSkipped}
+	switch m.state {
+	case StateLoading:
+		n.Reason = "it is still loading (compiling in the background)"
+	case StateNotBuilt:
+		n.Reason = m.loadErr.Error()
+	case StateFailed:
+		n.Kind, n.Reason = NoticeFailed, "it could not be loaded: "+m.loadErr.Error()
+	default:
+		ok, until := m.breaker.allow(time.Now())
+		if ok {
+			return nil, false
+		}
+		n.Reason = fmt.Sprintf("it is switched off until %s after %d failures in a row (last: %s)",
+			until.UTC().Format("15:04:05 MST"), m.breaker.inARow, m.lastFail)
+	}
+	return n, true
+}
+
+// optimize runs the module once and checks its answer.
+func (m *module) optimize(ctx context.Context, p plan.Plan, c plan.Catalog, catalog []byte) (plan.Plan, *Notice) {
+	n := &Notice{Module: m.name, Kind: NoticeFailed}
+	req, err := request(&p, catalog, m.config)
+	if err != nil {
+		n.Reason = err.Error()
+		return p, n
+	}
+	if len(req) > m.h.cfg.maxRequest {
+		n.Kind, n.Reason = NoticeSkipped, fmt.Sprintf("the request has %d bytes, more than the %d allowed", len(req), m.h.cfg.maxRequest)
+		return p, n
+	}
+	out, err := m.call(ctx, req)
+	switch {
+	case errors.Is(err, errCancelled):
+		return p, nil
+	case errors.Is(err, errBusy):
+		n.Kind, n.Reason = NoticeSkipped, fmt.Sprintf("all %d of its instances were busy for the call's %s", m.h.cfg.poolSize, m.h.cfg.callTimeout)
+		return p, n
+	}
+	var resp response
+	if err == nil {
+		resp, err = decodeResponse(out)
+	}
+	if err == nil && resp.Error != "" {
+		// The module worked and said it could not help: not a fault.
+		m.record(false, "")
+		n.Reason = "it answered an error: " + resp.Error
+		return p, n
+	}
+	if err == nil && resp.Plan != nil {
+		if cerr := plan.CheckRewriteIn(c, &p, resp.Plan); cerr != nil {
+			err = fmt.Errorf("its plan was rejected: %w", cerr)
+		}
+	}
+	if err != nil {
+		m.record(true, err.Error())
+		n.Reason = err.Error()
+		return p, n
+	}
+	n.Kind, n.Notes = NoticeNoted, resp.Notes
+	if resp.Plan != nil {
+		if n.Changes = describeChanges(&p, resp.Plan, ""); len(n.Changes) > 0 {
+			n.Kind = NoticeChanged
+			p = *resp.Plan
+		}
+	}
+	m.record(false, "")
+	if n.Kind == NoticeNoted && len(n.Notes) == 0 {
+		return p, nil
+	}
+	if n.Kind == NoticeChanged {
+		m.mu.Lock()
+		m.changed++
+		m.mu.Unlock()
+	}
+	return p, n
+}
+
+// record counts a call's outcome and feeds the breaker.
+func (m *module) record(failed bool, why string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls++
+	if !failed {
+		m.breaker.success()
+		return
+	}
+	m.failures++
+	m.lastFail = why
+	m.breaker.failure(time.Now())
+}
+
+// catalogJSON encodes the catalog, reusing the last encoding for the same
+// catalog (Host's notes).
+func (h *Host) catalogJSON(c plan.Catalog) ([]byte, error) {
+	h.catMu.Lock()
+	defer h.catMu.Unlock()
+	var key *plan.Table
+	if len(c.Tables) > 0 {
+		key = &c.Tables[0]
+	}
+	if key != nil && key == h.catKey && len(c.Tables) == h.catLen {
+		return h.catJSON, nil
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("encode the catalog: %w", err)
+	}
+	h.catKey, h.catLen, h.catJSON = key, len(c.Tables), b
+	return b, nil
+}
+
+// ModuleHealth is one module's state for the health check.
+type ModuleHealth struct {
+	Name string `json:"name"`
+	// Origin is "built-in" or the module file's path.
+	Origin string `json:"origin"`
+	// State is StateLoading, StateReady, StateOff, StateFailed or
+	// StateNotBuilt.
+	State string `json:"state"`
+	// Error is why a module failed to load or is not built.
+	Error string `json:"error,omitempty"`
+	// OffUntil is when a switched-off module may run again.
+	OffUntil    time.Time `json:"offUntil,omitzero"`
+	Calls       uint64    `json:"calls"`
+	Changed     uint64    `json:"changed"`
+	Failures    uint64    `json:"failures"`
+	LastFailure string    `json:"lastFailure,omitempty"`
+	Instances   int       `json:"instances"`
+}
+
+// Health reports every module of the chain, in order.
+func (h *Host) Health() []ModuleHealth {
+	out := make([]ModuleHealth, len(h.modules))
+	now := time.Now()
+	for i, m := range h.modules {
+		m.mu.Lock()
+		mh := ModuleHealth{Name: m.name, Origin: m.origin, State: m.state, Calls: m.calls, Changed: m.changed,
+			Failures: m.failures, LastFailure: m.lastFail, Instances: m.total}
+		if m.loadErr != nil {
+			mh.Error = m.loadErr.Error()
+		}
+		if ok, until := m.breaker.allow(now); !ok && m.state == StateReady {
+			mh.State, mh.OffUntil = StateOff, until
+		}
+		m.mu.Unlock()
+		out[i] = mh
+	}
+	return out
+}
+
+// Close stops background loading, closes every instance and the runtime.
+// Calls under way end with their module skipped.
+func (h *Host) Close(ctx context.Context) error {
+	h.cancel()
+	for _, m := range h.modules {
+		m.close(ctx)
+	}
+	h.wg.Wait()
+	if err := h.rt.Close(ctx); err != nil {
+		return fmt.Errorf("close the optimizer runtime: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,10 @@
+;; Exits through WASI's proc_exit.
+(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "kpiflow_abi_v1"))
+  (func (export "alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "free") (param i32 i32))
+  (func (export "optimize") (param i32 i32) (result i64)
+    (call $exit (i32.const 3))
+    (i64.const 0)))
