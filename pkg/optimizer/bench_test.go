@@ -32,7 +32,9 @@ func BenchmarkOverhead(b *testing.B) {
 		{"builtin-go", builtinModule(b)},
 	}
 	for _, m := range modules {
-		h := newHost(b, NewConfig().WithBuiltin(false).WithModules(m.mod))
+		// A generous deadline: a fresh Go instance takes milliseconds to
+		// start, and a busy machine must not turn a figure into a skip.
+		h := newHost(b, NewConfig().WithBuiltin(false).WithCallTimeout(10*time.Second).WithModules(m.mod))
 		var pooledP50 time.Duration
 		for _, mode := range []string{"pooled", "fresh"} {
 			b.Run(m.name+"/"+mode, func(b *testing.B) {

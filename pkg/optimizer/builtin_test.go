@@ -22,7 +22,7 @@ func TestBuiltinCorpus(t *testing.T) {
 	ctx := context.Background()
 	// A generous deadline: a busy test machine must not turn the table
 	// choice into a timeout (the deadline has tests of its own).
-	h := newHost(t, NewConfig().WithBuiltin(false).WithModules(builtinModule(t)).WithCallTimeout(5*time.Second))
+	h := newHost(t, calm().WithModules(builtinModule(t)))
 	c := query.Catalog()
 	intervals := []string{"", "1s", "30s", "1m", "90s", "5m", "15m", "1h", "2h", "90m", "6h", "1d", "2d", "1w"}
 	end := time.Date(2026, 11, 20, 13, 37, 11, 0, time.UTC)
@@ -78,7 +78,7 @@ func TestBuiltinCorpus(t *testing.T) {
 // TestBuiltinNotices: what the built-in module tells a panel.
 func TestBuiltinNotices(t *testing.T) {
 	ctx := context.Background()
-	h := newHost(t, NewConfig().WithBuiltin(false).WithModules(builtinModule(t)))
+	h := newHost(t, calm().WithModules(builtinModule(t)))
 	c := query.Catalog()
 	end := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	cases := []struct {
@@ -136,7 +136,7 @@ func replaceDuration(text, d string) string {
 // TestBuiltinAnswersErrors: the module says what it cannot read.
 func TestBuiltinAnswersErrors(t *testing.T) {
 	ctx := context.Background()
-	h := newHost(t, NewConfig().WithBuiltin(false).WithModules(builtinModule(t)))
+	h := newHost(t, calm().WithModules(builtinModule(t)))
 	m := h.modules[0]
 	for req, want := range map[string]string{
 		`{"abi": 2, "plan": {}}`: `{"error":"builtin: this module speaks ABI v1; the request is abi 2"}`,

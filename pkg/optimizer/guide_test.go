@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -39,7 +38,7 @@ func TestGuideGoExample(t *testing.T) {
 
 	// A generous deadline: its first call decodes the whole request with
 	// encoding/json (the guide says how slow that is).
-	h := newHost(t, NewConfig().WithBuiltin(false).WithCallTimeout(5*time.Second).WithModules(Module{Name: "tag", Wasm: wasm}))
+	h := newHost(t, calm().WithModules(Module{Name: "tag", Wasm: wasm}))
 	p := hostilePlan(t)
 	got, notices := h.Optimize(context.Background(), p, query.Catalog())
 	require.Equal(t, p, got)

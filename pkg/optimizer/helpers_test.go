@@ -86,6 +86,12 @@ func builtinModule(t testing.TB) Module {
 	return Module{Name: BuiltinName, Wasm: builtinWasm(t)}
 }
 
+// calm is a config for tests of what modules answer, not of the deadline:
+// a busy test machine must not turn an answer into a timeout.
+func calm() Config {
+	return NewConfig().WithBuiltin(false).WithCallTimeout(5 * time.Second)
+}
+
 // newHost starts a host on cfg, waits for its modules and closes it at the
 // end of the test.
 func newHost(t testing.TB, cfg Config) *Host {

@@ -28,7 +28,7 @@ func TestNoteExample(t *testing.T) {
 	wasm := wat(t, "examples/note/note.wat")
 	path := filepath.Join(t.TempDir(), "note.wasm")
 	require.NoError(t, os.WriteFile(path, wasm, 0o600))
-	h := newHost(t, NewConfig().WithBuiltin(false).WithModules(Module{Name: "note", Path: path, SHA256: sha(wasm)}))
+	h := newHost(t, calm().WithModules(Module{Name: "note", Path: path, SHA256: sha(wasm)}))
 	p := hostilePlan(t)
 	got, notices := h.Optimize(context.Background(), p, query.Catalog())
 	require.Equal(t, p, got)
@@ -69,7 +69,7 @@ func TestLoadErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.mod.Name = "bad"
-			h := newHost(t, NewConfig().WithBuiltin(false).WithInstantiateTimeout(100*time.Millisecond).
+			h := newHost(t, calm().WithInstantiateTimeout(100*time.Millisecond).
 				WithModules(tc.mod, Module{Name: "note", Wasm: note}))
 			health := h.Health()
 			require.Equal(t, StateFailed, health[0].State)
@@ -107,7 +107,7 @@ func TestStillLoading(t *testing.T) {
 	note := wat(t, "examples/note/note.wat")
 	fifo := filepath.Join(t.TempDir(), "note.wasm")
 	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
-	h, err := New(ctx, NewConfig().WithBuiltin(false).WithModules(Module{Name: "note", Path: fifo, SHA256: sha(note)}))
+	h, err := New(ctx, calm().WithModules(Module{Name: "note", Path: fifo, SHA256: sha(note)}))
 	require.NoError(t, err)
 	defer h.Close(ctx)
 

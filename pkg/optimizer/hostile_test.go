@@ -3,6 +3,7 @@ package optimizer
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -20,8 +21,8 @@ type hostileCase struct {
 	name   string
 	file   string
 	answer func(p plan.Plan) any // for answer.wat: the JSON it answers
-	reason string
-	calls  int // in the leak test's 1,000
+	reason string                // what the reason says; "a|b" for either
+	calls  int                   // in the leak test's 1,000
 }
 
 // answerWat fills answer.wat with a JSON answer, escaped for a WAT string.
@@ -41,7 +42,9 @@ func hostileCases() []hostileCase {
 		}
 	}
 	return []hostileCase{
-		{name: "infinite loop", file: "loop.wat", reason: "ran past its 50ms deadline and was stopped", calls: 20},
+		// (On a machine too busy to run the deadline's check in time, the
+		// watchdog may come first.)
+		{name: "infinite loop", file: "loop.wat", reason: "ran past its 50ms deadline and was stopped|did not stop at its 50ms deadline", calls: 20},
 		{name: "deep recursion", file: "recursion.wat", reason: "did not stop at its 50ms deadline; the watchdog gave up on it 50ms later", calls: 20},
 		{name: "memory growth", file: "grow.wat", reason: "trapped: wasm error: unreachable", calls: 60},
 		{name: "trap", file: "trap.wat", reason: "trapped: wasm error: unreachable", calls: 80},
@@ -89,15 +92,23 @@ func TestHostileModules(t *testing.T) {
 			require.Len(t, notices, 2)
 			require.Equal(t, NoticeFailed, notices[0].Kind)
 			require.Contains(t, notices[0].Text(), `Optimizer module "hostile" failed after`)
-			require.Contains(t, notices[0].Reason, hc.reason)
+			require.Regexp(t, hc.pattern(), notices[0].Reason)
 			require.True(t, notices[0].Warning())
 			require.Equal(t, NoticeNoted, notices[1].Kind, "the next module still runs")
 			health := h.Health()
 			require.Equal(t, StateReady, health[0].State, "one failure does not switch a module off")
 			require.Equal(t, uint64(1), health[0].Failures)
-			require.Contains(t, health[0].LastFailure, hc.reason)
+			require.Regexp(t, hc.pattern(), health[0].LastFailure)
 		})
 	}
+}
+
+func (hc hostileCase) pattern() string {
+	alts := strings.Split(hc.reason, "|")
+	for i, a := range alts {
+		alts[i] = regexp.QuoteMeta(a)
+	}
+	return strings.Join(alts, "|")
 }
 
 func (hc hostileCase) build(t testing.TB, p plan.Plan) []byte {
@@ -145,23 +156,29 @@ func TestHostileModulesLeakNothing(t *testing.T) {
 		require.Equal(t, 1, h.Health()[0].Instances)
 		hosts = append(hosts, h)
 	}
+	failed := make([]uint64, len(cases))
 	for i, hc := range cases {
 		for range hc.calls {
 			got, notices := hosts[i].Optimize(ctx, p, c)
 			require.Equal(t, p, got)
 			require.Len(t, notices, 1)
-			// Recursion outlives the watchdog (until wazero's stack limit), so
-			// its calls may find both instances still busy: skipped.
-			require.Contains(t, []string{NoticeFailed, NoticeSkipped}, notices[0].Kind, hc.name)
+			switch notices[0].Kind {
+			case NoticeFailed:
+				failed[i]++
+			case NoticeSkipped:
+				// Calls the watchdog gave up on (recursion, or any case on a
+				// machine too busy to stop a guest in time) keep their
+				// instances busy for a while: the next call may find none.
+				require.Contains(t, notices[0].Reason, "instances were busy", hc.name)
+			default:
+				t.Fatalf("%s: %s", hc.name, notices[0].Text())
+			}
 		}
 	}
 	for i, h := range hosts {
 		mh := h.Health()[0]
-		if cases[i].file == "recursion.wat" {
-			require.LessOrEqual(t, mh.Failures, uint64(cases[i].calls))
-		} else {
-			require.Equal(t, uint64(cases[i].calls), mh.Failures, cases[i].name)
-		}
+		require.Equal(t, failed[i], mh.Failures, cases[i].name)
+		require.Positive(t, mh.Failures, cases[i].name)
 		require.Equal(t, StateReady, mh.State)
 		// Failed instances are thrown away; at most the pool is left.
 		require.LessOrEqual(t, mh.Instances, 2, cases[i].name)
