@@ -300,15 +300,28 @@ func (h *Host) Health() []ModuleHealth {
 }
 
 // Close stops background loading, closes every instance and the runtime.
-// Calls under way end with their module skipped.
+// Calls under way end with their module skipped. It waits for loads and
+// instance starts under way until ctx ends (a module file on a hung
+// network share must not hold the data source's disposal); those that
+// finish later find the runtime closed.
 func (h *Host) Close(ctx context.Context) error {
 	h.cancel()
 	for _, m := range h.modules {
 		m.close(ctx)
 	}
-	h.wg.Wait()
-	if err := h.rt.Close(ctx); err != nil {
-		return fmt.Errorf("close the optimizer runtime: %w", err)
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("optimizer modules still loading when closed: %w", ctx.Err())
 	}
-	return nil
+	if cerr := h.rt.Close(context.WithoutCancel(ctx)); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close the optimizer runtime: %w", cerr))
+	}
+	return err
 }

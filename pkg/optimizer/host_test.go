@@ -248,3 +248,20 @@ func FuzzDecodeResponse(f *testing.F) {
 		}
 	})
 }
+
+// TestCloseDoesNotWaitForAHungLoad: a module file that never finishes
+// reading (a FIFO nobody writes, like a hung network share) does not hold
+// Close past its context.
+func TestCloseDoesNotWaitForAHungLoad(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "hung.wasm")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	h, err := New(context.Background(), calm().WithModules(Module{Name: "hung", Path: fifo, SHA256: strings.Repeat("0", 64)}))
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	require.ErrorContains(t, h.Close(ctx), "optimizer modules still loading when closed")
+	// Unblock the reader so the test leaves nothing behind.
+	f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+}
