@@ -99,10 +99,10 @@ func newHost(t testing.TB, cfg Config) *Host {
 	ctx := context.Background()
 	h, err := New(ctx, cfg)
 	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, h.Close(ctx)) })
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { require.NoError(t, h.Close(context.Background())) })
+	wait, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	require.NoError(t, h.Ready(ctx))
+	require.NoError(t, h.Ready(wait))
 	return h
 }
 
