@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"strings"
 
@@ -33,7 +34,12 @@ func main() {
 		// 413 (naming the limit), not gRPC, refuses them (see the constant).
 		MaxReceiveMsgSize: ingest.MaxTransportBytes,
 	}}
-	if err := datasource.Manage(plugin.PluginID, plugin.NewInstance, opts); err != nil {
+	f, err := plugin.NewFactory(context.Background())
+	if err != nil {
+		log.DefaultLogger.Error("kpiflow data source could not start", "error", err)
+		os.Exit(1)
+	}
+	if err := datasource.Manage(plugin.PluginID, f.NewInstance, opts); err != nil {
 		log.DefaultLogger.Error("kpiflow data source stopped", "error", err)
 		os.Exit(1)
 	}

@@ -8,7 +8,6 @@ import (
 
 // Limits and defaults of a Config.
 const (
-	DefaultMemoryLimit        = 16 << 20
 	DefaultCallTimeout        = 50 * time.Millisecond
 	DefaultWatchdogGrace      = 50 * time.Millisecond
 	DefaultInstantiateTimeout = 2 * time.Second
@@ -42,22 +41,20 @@ type Module struct {
 
 // Config configures a Host.
 //
-//	cfg := optimizer.NewConfig().WithModules(mods...).WithCache(cache)
+//	cfg := optimizer.NewConfig().WithModules(mods...).WithEngine(eng)
 //	h, err := optimizer.New(ctx, cfg)
 //
 // # Notes
 //
 //   - Config is immutable: each With… returns a changed copy, so one base
 //     config can be shared. A zero or negative value keeps the default.
-//   - Defaults: the built-in module first, 16 MiB of memory per instance,
-//     50 ms per call, a watchdog 50 ms after that, 2 s to start an
+//   - Defaults: the built-in module first, 50 ms per call, a watchdog 50 ms after that, 2 s to start an
 //     instance, requests up to 4 MiB and responses up to 1 MiB, 4 instances
 //     per module, and 5 failures in a row switch a module off for 30 s,
 //     doubling up to 10 minutes while it keeps failing.
 type Config struct {
 	builtin            bool
 	modules            []Module
-	memoryLimit        int
 	callTimeout        time.Duration
 	watchdogGrace      time.Duration
 	instantiateTimeout time.Duration
@@ -67,14 +64,13 @@ type Config struct {
 	breakerThreshold   int
 	breakerCooldown    time.Duration
 	breakerMaxCooldown time.Duration
-	cache              *Cache
+	engine             *Engine
 }
 
 // NewConfig returns the defaults, with the built-in module and no others.
 func NewConfig() Config {
 	return Config{
 		builtin:            true,
-		memoryLimit:        DefaultMemoryLimit,
 		callTimeout:        DefaultCallTimeout,
 		watchdogGrace:      DefaultWatchdogGrace,
 		instantiateTimeout: DefaultInstantiateTimeout,
@@ -101,15 +97,6 @@ func (c Config) WithModules(ms ...Module) Config {
 		m.Wasm = slices.Clone(m.Wasm)
 		m.Config = slices.Clone(m.Config)
 		c.modules[i] = m
-	}
-	return c
-}
-
-// WithMemoryLimit caps each instance's memory, in bytes (rounded up to
-// 64 KiB pages).
-func (c Config) WithMemoryLimit(bytes int) Config {
-	if bytes > 0 && bytes <= 1<<32 {
-		c.memoryLimit = bytes
 	}
 	return c
 }
@@ -180,12 +167,10 @@ func (c Config) WithBreaker(failures int, cooldown, maxCooldown time.Duration) C
 	return c
 }
 
-// WithCache shares compiled modules with other hosts using the same cache.
-func (c Config) WithCache(cache *Cache) Config {
-	c.cache = cache
+// WithEngine runs the host's modules on a shared engine, so they compile
+// once per process (Engine). Without it the host makes its own engine and
+// closes it with itself.
+func (c Config) WithEngine(e *Engine) Config {
+	c.engine = e
 	return c
-}
-
-func (c Config) memoryPages() uint32 {
-	return uint32((c.memoryLimit + 65535) / 65536)
 }

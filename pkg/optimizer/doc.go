@@ -2,12 +2,14 @@
 // (ABI v1) that rewrites kpiflow's structured query plans, sandboxed in
 // wazero. It sees only query/plan.
 //
-//	h, err := optimizer.New(ctx, optimizer.NewConfig().
+//	eng, err := optimizer.NewEngine(ctx) // one per process
+//	h, err := optimizer.New(ctx, optimizer.NewConfig().WithEngine(eng).
 //		WithModules(optimizer.Module{Name: "tag", Path: "/var/lib/kpiflow/tag.wasm", SHA256: "3b1f…"}))
 //	if err != nil { ... }
 //	defer h.Close(ctx)
 //	better, notices := h.Optimize(ctx, p, catalog) // never fails: a bad module leaves p as it was
 //	for _, n := range notices { fmt.Println(n.Text()) }
+//	steps := h.Steps() // the same chain as query.Rewriter steps
 //
 // The chain is the built-in module (pkg/optimizer/builtin, Go compiled to
 // wasip1 and embedded), then the configured modules in order. Each module
@@ -18,10 +20,9 @@
 //
 // # Notes
 //
-//   - Modules compile once, in the background, from New; until a module is
-//     ready the query runs without it and its notice says so. A
-//     Cache shares compiled code between hosts (one per data source
-//     instance), so a second host compiles in milliseconds.
+//   - Modules compile once per process, in the background (an Engine
+//     shared by every host, one host per data source instance); until a
+//     module is ready the query runs without it and its notice says so.
 //   - Each module keeps a pool of instances. A call has a memory cap
 //     (16 MiB), a deadline (50 ms, enforced by wazero's
 //     WithCloseOnContextDone) and a watchdog that stops waiting shortly

@@ -8,36 +8,36 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tetratelabs/wazero"
-
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
 )
 
 // Host runs the optimizer chain for one data source instance.
 //
-//	h, err := optimizer.New(ctx, optimizer.NewConfig().WithCache(cache).WithModules(mods...))
+//	h, err := optimizer.New(ctx, optimizer.NewConfig().WithEngine(eng).WithModules(mods...))
 //	defer h.Close(ctx)
 //	p, notices := h.Optimize(ctx, p, catalog)
 //	health := h.Health()
 //
 // # Notes
 //
-//   - New returns at once; modules compile and start their first instance
-//     in the background (Ready waits for that). Until a module is ready,
-//     Optimize skips it with a notice.
+//   - New returns at once; modules the engine has not compiled yet compile
+//     and start their first instance in the background (Ready waits for
+//     that). Until a module is ready, Optimize skips it with a notice.
 //   - Optimize is safe for concurrent use. It never fails: whatever a
 //     module does, the plan returned is the input or a plan that passed
 //     plan.CheckRewriteIn against the catalog.
 //   - The catalog's JSON is cached by identity: a Catalog passed to
 //     Optimize must not be modified afterwards (build a new one instead).
 type Host struct {
-	cfg     Config
-	rt      wazero.Runtime
-	ctx     context.Context // ends at Close: stops loads and instantiations
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	modules []*module
-	loaded  chan struct{}
+	cfg    Config
+	engine *Engine
+	// ownEngine: New made the engine, and Close closes it.
+	ownEngine bool
+	ctx       context.Context // ends at Close: stops loads and instantiations
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	modules   []*module
+	loaded    chan struct{}
 
 	catMu   sync.Mutex
 	catKey  *plan.Table
@@ -45,36 +45,40 @@ type Host struct {
 	catJSON []byte
 }
 
-// New starts a host: the runtime and the inert imports now, the modules in
-// the background.
+// New starts a host. A module already compiled by the engine (the built-in
+// one, precompiled at start-up) is ready when New returns; the others load
+// in the background.
 func New(ctx context.Context, cfg Config) (*Host, error) {
-	rc := wazero.NewRuntimeConfig().
-		WithMemoryLimitPages(cfg.memoryPages()).
-		WithCloseOnContextDone(true).
-		WithMemoryCapacityFromMax(true).
-		WithDebugInfoEnabled(false)
-	if cfg.cache != nil {
-		rc = rc.WithCompilationCache(cfg.cache.c)
+	h := &Host{cfg: cfg, engine: cfg.engine, loaded: make(chan struct{})}
+	if h.engine == nil {
+		e, err := NewEngine(ctx)
+		if err != nil {
+			return nil, err
+		}
+		h.engine, h.ownEngine = e, true
 	}
-	rt := wazero.NewRuntimeWithConfig(ctx, rc)
-	if err := instantiateInert(ctx, rt); err != nil {
-		_ = rt.Close(ctx)
-		return nil, err
-	}
-	h := &Host{cfg: cfg, rt: rt, loaded: make(chan struct{})}
 	h.ctx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	type load struct {
-		m    *module
-		spec Module
-		wasm func() ([]byte, error)
-	}
-	var loads []load
+	var loading sync.WaitGroup
 	add := func(spec Module, origin string, wasm func() ([]byte, error)) {
 		m := &module{h: h, name: spec.Name, origin: origin, config: spec.Config, state: StateLoading,
 			idle:    make(chan *instance, cfg.poolSize),
 			breaker: breaker{threshold: cfg.breakerThreshold, cooldown: cfg.breakerCooldown, maxCooldown: cfg.breakerMaxCooldown}}
 		h.modules = append(h.modules, m)
-		loads = append(loads, load{m, spec, wasm})
+		// Bytes in memory that the engine has compiled: start at once.
+		if spec.Path == "" {
+			if code, err := wasm(); err == nil {
+				if c := h.engine.ready(code); c != nil {
+					m.start(c, nil)
+					return
+				}
+			}
+		}
+		h.wg.Add(1)
+		loading.Add(1)
+		go func() {
+			defer loading.Done()
+			m.load(h.ctx, wasm)
+		}()
 	}
 	if cfg.builtin {
 		add(Module{Name: BuiltinName}, "built-in", BuiltinWasm)
@@ -86,15 +90,6 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		default:
 			add(spec, spec.Path, func() ([]byte, error) { return readModuleFile(spec.Path, spec.SHA256) })
 		}
-	}
-	var loading sync.WaitGroup
-	for _, l := range loads {
-		h.wg.Add(1)
-		loading.Add(1)
-		go func() {
-			defer loading.Done()
-			l.m.load(h.ctx, l.spec, l.wasm)
-		}()
 	}
 	go func() {
 		loading.Wait()
@@ -117,31 +112,35 @@ func (h *Host) Ready(ctx context.Context) error {
 // notice per module that changed it, left notes, failed or was skipped.
 func (h *Host) Optimize(ctx context.Context, p plan.Plan, c plan.Catalog) (plan.Plan, []Notice) {
 	var notices []Notice
-	var catalog []byte
 	for _, m := range h.modules {
 		if ctx.Err() != nil {
 			break
 		}
-		start := time.Now()
-		n, ok := m.skip()
-		if !ok {
-			if catalog == nil {
-				var err error
-				if catalog, err = h.catalogJSON(c); err != nil {
-					notices = append(notices, Notice{Module: m.name, Kind: NoticeFailed, Reason: err.Error()})
-					break
-				}
-			}
-			var next plan.Plan
-			next, n = m.optimize(ctx, p, c, catalog)
-			p = next
-		}
+		var n *Notice
+		p, n = m.run(ctx, p, c)
 		if n != nil {
-			n.Took = time.Since(start)
 			notices = append(notices, *n)
 		}
 	}
 	return p, notices
+}
+
+// run runs the module once, unless it cannot run now, and times it.
+func (m *module) run(ctx context.Context, p plan.Plan, c plan.Catalog) (plan.Plan, *Notice) {
+	start := time.Now()
+	n, skip := m.skip()
+	if !skip {
+		catalog, err := m.h.catalogJSON(c)
+		if err != nil {
+			n = &Notice{Module: m.name, Kind: NoticeFailed, Reason: err.Error()}
+		} else {
+			p, n = m.optimize(ctx, p, c, catalog)
+		}
+	}
+	if n != nil {
+		n.Took = time.Since(start)
+	}
+	return p, n
 }
 
 // skip returns a notice when the module cannot run now.
@@ -299,8 +298,8 @@ func (h *Host) Health() []ModuleHealth {
 	return out
 }
 
-// Close stops background loading, closes every instance and the runtime.
-// Calls under way end with their module skipped. It waits for loads and
+// Close stops background loading, closes every instance (and the engine,
+// when New made it). Calls under way end with their module skipped. It waits for loads and
 // instance starts under way until ctx ends (a module file on a hung
 // network share must not hold the data source's disposal); those that
 // finish later find the runtime closed.
@@ -317,11 +316,15 @@ func (h *Host) Close(ctx context.Context) error {
 	var err error
 	select {
 	case <-done:
-	case <-ctx.Done():
-		err = fmt.Errorf("optimizer modules still loading when closed: %w", ctx.Err())
+	default:
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = fmt.Errorf("optimizer modules still loading when closed: %w", ctx.Err())
+		}
 	}
-	if cerr := h.rt.Close(context.WithoutCancel(ctx)); cerr != nil {
-		err = errors.Join(err, fmt.Errorf("close the optimizer runtime: %w", cerr))
+	if h.ownEngine {
+		err = errors.Join(err, h.engine.Close(context.WithoutCancel(ctx)))
 	}
 	return err
 }

@@ -53,8 +53,8 @@ func abiExports() map[string][2][]api.ValueType {
 	}
 }
 
-// module is one module of the chain: its compiled code, its instance pool
-// and its breaker.
+// module is one module of the chain: its compiled code (shared through
+// the engine), its instance pool and its breaker.
 type module struct {
 	h      *Host
 	name   string
@@ -64,8 +64,7 @@ type module struct {
 	mu       sync.Mutex
 	state    string
 	loadErr  error
-	compiled wazero.CompiledModule
-	reactor  bool // exports _initialize, run once per instance
+	code     *compiled
 	breaker  breaker
 	calls    uint64
 	changed  uint64
@@ -92,15 +91,28 @@ const (
 	phaseAbandoned
 )
 
-// load reads, verifies and compiles the module, checks ABI v1 and starts
-// the first instance. It runs in the background from New.
-func (m *module) load(ctx context.Context, spec Module, wasm func() ([]byte, error)) {
+// load reads, verifies and compiles the module (or finds it compiled),
+// checks ABI v1 and starts the first instance. It runs in the background
+// from New.
+func (m *module) load(ctx context.Context, wasm func() ([]byte, error)) {
 	defer m.h.wg.Done()
-	err := m.compile(ctx, spec, wasm)
+	code, err := wasm()
+	var c *compiled
+	if err == nil {
+		c, err = m.h.engine.compile(ctx, code)
+	}
+	m.start(c, err)
+}
+
+// start records the compiled module (or why there is none) and starts the
+// first instance.
+func (m *module) start(c *compiled, err error) {
 	var inst *instance
 	if err == nil {
-		inst, err = m.newInstance()
-		if err != nil {
+		m.mu.Lock()
+		m.code = c
+		m.mu.Unlock()
+		if inst, err = m.newInstance(); err != nil {
 			err = fmt.Errorf("its first instance did not start: %w", err)
 		}
 	}
@@ -119,28 +131,13 @@ func (m *module) load(ctx context.Context, spec Module, wasm func() ([]byte, err
 	}
 }
 
-func (m *module) compile(ctx context.Context, spec Module, wasm func() ([]byte, error)) error {
-	code, err := wasm()
-	if err != nil {
-		return err
-	}
-	cm, err := m.h.rt.CompileModule(ctx, code)
-	if err != nil {
-		return fmt.Errorf("compile: %w", err)
-	}
+// checkModule refuses a module without ABI v1's exports or with imports
+// beyond the inert ones.
+func checkModule(cm wazero.CompiledModule) error {
 	if err := checkABI(cm); err != nil {
-		_ = cm.Close(ctx)
 		return err
 	}
-	if err := checkImports(cm); err != nil {
-		_ = cm.Close(ctx)
-		return err
-	}
-	init, ok := cm.ExportedFunctions()["_initialize"]
-	m.mu.Lock()
-	m.compiled, m.reactor = cm, ok && len(init.ParamTypes()) == 0 && len(init.ResultTypes()) == 0
-	m.mu.Unlock()
-	return nil
+	return checkImports(cm)
 }
 
 // readModuleFile reads a module file and checks its SHA-256.
@@ -204,20 +201,19 @@ func signature(params, results []api.ValueType) string {
 // newInstance starts one instance, bounded by the instantiate timeout and
 // ended early by Close.
 func (m *module) newInstance() (*instance, error) {
+	m.mu.Lock()
+	code := m.code
+	m.mu.Unlock()
+	if code == nil {
+		return nil, errors.New("the optimizer host is closed")
+	}
 	ctx, cancel := context.WithTimeout(m.h.ctx, m.h.cfg.instantiateTimeout)
 	defer cancel()
-	state := &callState{}
-	ctx = context.WithValue(ctx, callStateKey{}, state)
-	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions()
-	if m.reactor {
-		mc = mc.WithStartFunctions("_initialize")
-	}
-	mod, err := m.h.rt.InstantiateModule(ctx, m.compiled, mc)
+	inst, state, err := m.h.engine.instantiate(ctx, code)
 	if err != nil {
 		return nil, describeFailure(err, m.h.cfg.instantiateTimeout, state)
 	}
-	return &instance{mod: mod, alloc: mod.ExportedFunction("alloc"), free: mod.ExportedFunction("free"),
-		optimize: mod.ExportedFunction("optimize")}, nil
+	return inst, nil
 }
 
 // acquire takes an idle instance or starts one (up to the pool size), and
@@ -400,11 +396,16 @@ func describeFailure(err error, timeout time.Duration, state *callState) error {
 	return errors.New(msg)
 }
 
-// close closes the idle instances; instances in use close when released.
+// close closes the idle instances (instances in use close when released)
+// and lets the engine drop the compiled module if no other host uses it.
 func (m *module) close(ctx context.Context) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true
+	if m.code != nil {
+		m.h.engine.release(m.code)
+		m.code = nil
+	}
 	for {
 		select {
 		case inst := <-m.idle:

@@ -55,7 +55,7 @@ func (n Notice) Text() string {
 	case NoticeSkipped:
 		s = fmt.Sprintf("Optimizer module %q did not run: %s; the query runs without it.", n.Module, n.Reason)
 	default:
-		s = fmt.Sprintf("Optimizer module %q failed after %s and was skipped: %s; the query runs on the plan it had.", n.Module, took, n.Reason)
+		s = "Optimizer module " + n.failure()[len("optimizer module "):] + "; the query runs on the plan it had."
 	}
 	for _, note := range n.Notes {
 		s += " " + note
@@ -92,4 +92,9 @@ func describeChanges(a, b *plan.Plan, prefix string) []string {
 		out = append(out, describeChanges(a.From, b.From, prefix+"from.")...)
 	}
 	return out
+}
+
+// failure says what went wrong, as an error a pipeline reports.
+func (n Notice) failure() string {
+	return fmt.Sprintf("optimizer module %q failed after %s: %s", n.Module, n.Took.Round(time.Microsecond), n.Reason)
 }

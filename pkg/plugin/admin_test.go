@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,12 +14,26 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// factory is the test binary's instance factory: one optimizer engine for
+// every test, as in the plugin process.
+var factory struct {
+	sync.Once
+	f   *Factory
+	err error
+}
+
+func testFactory(t *testing.T) *Factory {
+	factory.Do(func() { factory.f, factory.err = NewFactory(context.Background()) })
+	require.NoError(t, factory.err)
+	return factory.f
+}
+
 // newTestInstance makes an instance from jsonData, as the SDK would.
 func newTestInstance(t *testing.T, jsonData map[string]any) *Instance {
 	t.Helper()
 	raw, err := json.Marshal(jsonData)
 	require.NoError(t, err)
-	im, err := NewInstance(context.Background(), backend.DataSourceInstanceSettings{UID: "test", JSONData: raw})
+	im, err := testFactory(t).NewInstance(context.Background(), backend.DataSourceInstanceSettings{UID: "test", JSONData: raw})
 	require.NoError(t, err)
 	inst := im.(*Instance)
 	t.Cleanup(inst.Dispose)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
+	"github.com/kpiflow/kpiflow/pkg/optimizer"
 	"github.com/kpiflow/kpiflow/pkg/store"
 )
 
@@ -22,20 +23,40 @@ type healthDetails struct {
 	// Cluster and Nodes: in cluster mode, every server's state.
 	Cluster string            `json:"cluster,omitempty"`
 	Nodes   []store.NodeState `json:"nodes,omitempty"`
+	// OptimizerModules is every optimizer module's state (optimizer.go).
+	OptimizerModules []optimizer.ModuleHealth `json:"optimizerModules,omitempty"`
 }
 
 // CheckHealth connects, reports the server version and the schema's state, or
-// says what to fix.
+// says what to fix; then the optimizer modules' state. A module that could
+// not be loaded fails the check (queries still run, without it).
 func (inst *Instance) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
+	res, details := inst.checkStore(ctx)
+	if inst.optimizer != nil {
+		msg, failed, mods := optimizerHealth(ctx, inst.optimizer)
+		if msg != "" {
+			res.Message += " " + msg
+		}
+		if failed {
+			res.Status = backend.HealthStatusError
+		}
+		details.OptimizerModules = mods
+	}
+	res.JSONDetails = mustJSON(details)
+	return res, nil
+}
+
+// checkStore is the health of the connection and the schema.
+func (inst *Instance) checkStore(ctx context.Context) (*backend.CheckHealthResult, healthDetails) {
 	st, err := inst.ready()
 	if err != nil {
-		return healthError(err, healthDetails{Category: "settings"}), nil
+		return healthError(err, healthDetails{Category: "settings"})
 	}
 	ctx, cancel := context.WithTimeout(ctx, inst.settings.DialTimeout+inst.settings.QueryTimeout)
 	defer cancel()
 	d, err := st.Dialect(ctx)
 	if err != nil {
-		return healthError(err, healthDetails{Category: category(err)}), nil
+		return healthError(err, healthDetails{Category: category(err)})
 	}
 	details := healthDetails{ServerVersion: d.Version.String(), Database: inst.settings.Database}
 	schema, err := st.SchemaState(ctx)
@@ -51,7 +72,7 @@ func (inst *Instance) CheckHealth(ctx context.Context, _ *backend.CheckHealthReq
 		if note, _ := inst.clusterNote(ctx, st, &details); note != "" {
 			err = fmt.Errorf("%w %s", err, note)
 		}
-		return healthError(err, details), nil
+		return healthError(err, details)
 	}
 	details.Schema, details.SchemaVersion = string(schema.Status), schema.Version
 	msg := fmt.Sprintf("Connected to ClickHouse %s at %s, database %s. %s", d.Version, inst.settings.Addr(), inst.settings.Database, schema.Describe())
@@ -76,7 +97,7 @@ func (inst *Instance) CheckHealth(ctx context.Context, _ *backend.CheckHealthReq
 			status = backend.HealthStatusError
 		}
 	}
-	return &backend.CheckHealthResult{Status: status, Message: msg, JSONDetails: mustJSON(details)}, nil
+	return &backend.CheckHealthResult{Status: status, Message: msg}, details
 }
 
 // clusterNote is, in cluster mode, a sentence on every server of the cluster
@@ -94,8 +115,8 @@ func (inst *Instance) clusterNote(ctx context.Context, st *store.Store, details 
 	return store.ClusterSummary(inst.settings.Cluster, nodes)
 }
 
-func healthError(err error, details healthDetails) *backend.CheckHealthResult {
-	return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: err.Error(), JSONDetails: mustJSON(details)}
+func healthError(err error, details healthDetails) (*backend.CheckHealthResult, healthDetails) {
+	return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: err.Error()}, details
 }
 
 func category(err error) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/kpiflow/kpiflow/pkg/ingest"
 	"github.com/kpiflow/kpiflow/pkg/live"
+	"github.com/kpiflow/kpiflow/pkg/optimizer"
 	"github.com/kpiflow/kpiflow/pkg/query"
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
 	"github.com/kpiflow/kpiflow/pkg/settings"
@@ -39,11 +41,14 @@ type Instance struct {
 	// ingest writes ingest batches, serialised per stream (ingest.go, ledger.go).
 	ingest *ingest.Writer
 	// pipeline plans builder queries: the rewrite chain between a query's
-	// plan and its SQL (query_builder.go).
-	pipeline query.Pipeline
+	// plan and its SQL (query_builder.go), which is the optimizer's modules
+	// (optimizer.go).
+	pipeline  query.Pipeline
+	optimizer *optimizer.Host
 	// catalog is query.Catalog, built once: queries narrow it to the
-	// server's tables (query.Narrow) instead of rebuilding it.
-	catalog plan.Catalog
+	// server's tables (query.Narrow, through catalogs) instead of rebuilding it.
+	catalog  plan.Catalog
+	catalogs catalogs
 	// uid is the data source's uid (live channels are ds/<uid>/live/...).
 	uid string
 	// hub holds the live channels (stream.go); ingest wakes it.
@@ -57,11 +62,29 @@ var (
 	_ instancemgmt.InstanceDisposer = (*Instance)(nil)
 )
 
-// NewInstance is the SDK's instance factory: it parses the settings and opens
-// the pool (without connecting).
-func NewInstance(ctx context.Context, ds backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
+// Factory makes the data source's instances. It holds what the plugin
+// process shares between them: the optimizer engine, which compiles each
+// optimizer module once per process.
+type Factory struct {
+	engine *optimizer.Engine
+}
+
+// NewFactory starts the optimizer engine and compiles the built-in module
+// in the background, so instances find it ready.
+func NewFactory(ctx context.Context) (*Factory, error) {
+	eng, err := optimizer.NewEngine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	eng.Precompile(optimizer.BuiltinWasm)
+	return &Factory{engine: eng}, nil
+}
+
+// NewInstance is the SDK's instance factory: it parses the settings, opens
+// the pool (without connecting) and starts the optimizer host.
+func (f *Factory) NewInstance(ctx context.Context, ds backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
 	inst := &Instance{logger: backend.Logger.With("datasource", ds.UID), upkeep: upkeep.New(), uid: ds.UID,
-		pipeline: query.Pipeline{Rewriters: []query.Rewriter{query.RollupRewriter()}}, catalog: query.Catalog()}
+		catalog: query.Catalog()}
 	s, err := settings.Parse(ds.JSONData, ds.DecryptedSecureJSONData)
 	if err != nil {
 		inst.settingsErr = err
@@ -75,6 +98,11 @@ func NewInstance(ctx context.Context, ds backend.DataSourceInstanceSettings) (in
 			inst.hub = live.NewHub(liveSource{inst}, live.DefaultConfig(), inst.logger)
 			inst.ingest = ingest.NewWriter(st, inst.hub)
 		}
+		if inst.optimizer, err = newOptimizer(ctx, f.engine, s); err != nil {
+			inst.settingsErr = err
+		} else {
+			inst.pipeline = pipelineFor(inst.optimizer)
+		}
 	}
 	inst.queries = newQueryMux(inst)
 	inst.resources = httpadapter.New(newResourceMux(inst))
@@ -85,11 +113,19 @@ func NewInstance(ctx context.Context, ds backend.DataSourceInstanceSettings) (in
 	return inst, nil
 }
 
-// Dispose closes the pool; the SDK calls it when the settings change.
+// Dispose closes the pool and the optimizer host; the SDK calls it when the
+// settings change.
 func (inst *Instance) Dispose() {
 	inst.upkeep.Stop()
 	if inst.hub != nil {
 		inst.hub.Close()
+	}
+	if inst.optimizer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := inst.optimizer.Close(ctx); err != nil {
+			inst.logger.Warn("closing the query optimizer", "error", err)
+		}
+		cancel()
 	}
 	if inst.store == nil {
 		return

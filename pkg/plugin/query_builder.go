@@ -109,7 +109,7 @@ func (inst *Instance) withServerCatalog(ctx context.Context, st *store.Store, en
 			r := inst.clickhouseError(ctx, fmt.Errorf("read the tables of the database: %w", err))
 			return &r
 		}
-		env.Catalog = query.Narrow(inst.catalog, stats)
+		env.Catalog = inst.catalogs.of(inst.catalog, stats)
 		err = prepare()
 		var fe *query.FieldError
 		var missing *query.MissingTableError

@@ -22,8 +22,10 @@
 //   - Parse reads the JSON into a Query (KPIQuery, DORAQuery, TaskflowQuery).
 //   - Query.Build plans it on the raw tables (package plan): no table choice,
 //     no SQL.
-//   - Each Rewriter of the chain may move the plan (RollupRewriter picks a
-//     rollup; the optimizer's WASM modules come after it). Every rewrite is
+//   - Each Rewriter of the chain may move the plan (the data source's chain
+//     is the optimizer's WASM modules, whose built-in one picks a rollup;
+//     RollupRewriter is the same rule in Go, for callers without an
+//     optimizer host). Every rewrite is
 //     checked with plan.Validate and plan.CheckRewrite; one that fails is
 //     skipped with a notice and the plan it had goes on.
 //   - The final plan is validated against env.Catalog and written as one

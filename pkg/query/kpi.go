@@ -234,8 +234,9 @@ func (q *KPIQuery) NeedsTeamTree() bool {
 	return false
 }
 
-// Build plans the query on kpi_samples; the pipeline's RollupRewriter then
-// moves it to the coarsest rollup that answers it.
+// Build plans the query on kpi_samples; the rewrite chain (the built-in
+// optimizer module, or RollupRewriter) then moves it to the coarsest rollup
+// that answers it.
 func (q *KPIQuery) Build(env Env) (*Built, error) {
 	var explicit time.Duration
 	if q.Interval != "" {
@@ -345,8 +346,10 @@ func alignRange(env Env, bucket int64) (int64, int64) {
 //
 // # Notes
 //
-// It runs as the first step of the rewrite chain (RollupRewriter); the WASM
-// optimizer's built-in module makes the same choice after it.
+// The data source's rewrite chain makes this choice with the built-in WASM
+// optimizer module (pkg/optimizer/builtin); this is the same rule in Go,
+// which pkg/optimizer's corpus test holds the module to, and which
+// RollupRewriter runs for callers without an optimizer host.
 func ChooseKPISource(p plan.Plan, c plan.Catalog) (plan.Plan, string) {
 	r := schema.KPIRollup()
 	if p.Source != r.Source {

@@ -45,9 +45,11 @@ func (f RewriteFunc) Rewrite(ctx context.Context, p plan.Plan, c plan.Catalog) (
 	return f(ctx, p, c)
 }
 
-// RollupRewriter is the first rewrite step: a plan on kpi_samples moves to
-// the coarsest rollup of the catalog that answers it exactly (see
-// ChooseKPISource). Plans on other tables pass unchanged, without notices.
+// RollupRewriter is the rollup choice as a rewrite step in Go: a plan on
+// kpi_samples moves to the coarsest rollup of the catalog that answers it
+// exactly (see ChooseKPISource). Plans on other tables pass unchanged,
+// without notices. The data source runs the built-in optimizer module
+// instead; this serves callers without an optimizer host.
 func RollupRewriter() Rewriter {
 	return RewriteFunc(func(_ context.Context, p plan.Plan, c plan.Catalog) (plan.Plan, []string, error) {
 		if p.Source != schema.KPIRollup().Source {

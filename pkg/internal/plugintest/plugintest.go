@@ -36,6 +36,8 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/kpiflow/kpiflow/pkg/optimizer"
 )
 
 // PluginID is the data source plugin's id.
@@ -114,14 +116,40 @@ func Launch(o Options) (*Plugin, error) {
 		client.Kill()
 		return nil, fmt.Errorf("plugin answered with %T, not gRPC", rpc)
 	}
-	return &Plugin{
+	p := &Plugin{
 		client:      client,
 		pid:         cmd.Process.Pid,
 		Data:        pluginv2.NewDataClient(gc.Conn),
 		Diagnostics: pluginv2.NewDiagnosticsClient(gc.Conn),
 		Resource:    pluginv2.NewResourceClient(gc.Conn),
 		Stream:      pluginv2.NewStreamClient(gc.Conn),
-	}, nil
+	}
+	if err := p.awaitOptimizer(); err != nil {
+		client.Kill()
+		return nil, err
+	}
+	return p, nil
+}
+
+// awaitOptimizer waits until the process has compiled the built-in
+// optimizer module (it starts in the background with the process): a data
+// source's health check waits for its modules, and a data source created
+// later finds the built-in module ready. Without that, a test's first
+// queries could run before the module and read other tables.
+func (p *Plugin) awaitOptimizer() error {
+	// Settings that validate; nothing needs to answer at that port.
+	ds, err := NewDataSource(map[string]any{"host": "127.0.0.1", "port": 1, "dialTimeout": 1, "queryTimeout": 1}, nil)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := p.Diagnostics.CheckHealth(ctx, &pluginv2.CheckHealthRequest{
+		PluginContext: backend.ToProto().PluginContext(ds.PluginContext()),
+	}); err != nil {
+		return fmt.Errorf("wait for the optimizer modules (CheckHealth over gRPC): %w", err)
+	}
+	return nil
 }
 
 // Exited reports whether the plugin process has ended (it should not, even
@@ -134,11 +162,20 @@ func (p *Plugin) Pid() int { return p.pid }
 // Kill ends the plugin process.
 func (p *Plugin) Kill() { p.client.Kill() }
 
-// Build compiles gpx_kpiflow from this module's ./pkg into dir and returns its path.
+// Build compiles gpx_kpiflow from this module's ./pkg into dir and returns
+// its path. It builds the built-in optimizer module first (mage wasm) when
+// this checkout has not, since the binary embeds it.
 func Build(dir string) (string, error) {
 	root, err := moduleRoot()
 	if err != nil {
 		return "", err
+	}
+	if _, err := os.Stat(filepath.Join(root, "pkg/optimizer", optimizer.BuiltinPath)); err != nil {
+		cmd := exec.Command("go", "run", "github.com/magefile/mage", "wasm")
+		cmd.Dir = root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("build the built-in optimizer module (mage wasm): %w\n%s", err, b)
+		}
 	}
 	out := filepath.Join(dir, "gpx_kpiflow_"+runtime.GOOS+"_"+runtime.GOARCH)
 	cmd := exec.Command("go", "build", "-o", out, "./pkg")
