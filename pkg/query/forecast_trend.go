@@ -34,6 +34,9 @@ func (q *ForecastQuery) buildTrend(env Env) (*ForecastBuilt, error) {
 		return nil, err
 	}
 	p := built.Plan
+	// The model reads the buckets as planned (grid below): no optimizer
+	// module may widen them for the panel's points.
+	p.MaxPoints = 0
 	bucket := p.Bucket
 	if bucket <= 0 {
 		return nil, fmt.Errorf("kpi_trend: the kpi plan has no buckets")
