@@ -5,40 +5,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kpiflow/kpiflow/pkg/internal/wasmtest"
 	"github.com/kpiflow/kpiflow/pkg/query"
 	"github.com/kpiflow/kpiflow/pkg/query/plan"
 )
 
-// wat builds a WebAssembly text file with Debian's wat2wasm (package wabt),
-// after replacing each old with its new in the text. Without wat2wasm the
-// test skips, except under CI=true, where it fails.
+// wat builds a WebAssembly text file (wasmtest.Wat2Wasm).
 func wat(t testing.TB, path string, replace ...string) []byte {
-	t.Helper()
-	bin, err := exec.LookPath("wat2wasm")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("wat2wasm is missing: install Debian's wabt package")
-		}
-		t.Skip("wat2wasm is missing: apt-get install wabt")
-	}
-	src, err := os.ReadFile(path)
-	require.NoError(t, err)
-	text := strings.NewReplacer(replace...).Replace(string(src))
-	dir := t.TempDir()
-	in, out := filepath.Join(dir, "m.wat"), filepath.Join(dir, "m.wasm")
-	require.NoError(t, os.WriteFile(in, []byte(text), 0o600))
-	msg, err := exec.Command(bin, in, "-o", out).CombinedOutput()
-	require.NoError(t, err, "wat2wasm %s: %s", path, msg)
-	b, err := os.ReadFile(out)
-	require.NoError(t, err)
-	return b
+	return wasmtest.Wat2Wasm(t, path, replace...)
 }
 
 var builtinOnce struct {

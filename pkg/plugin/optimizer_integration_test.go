@@ -4,11 +4,7 @@ package plugin_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,25 +17,15 @@ import (
 
 	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
 	"github.com/kpiflow/kpiflow/pkg/internal/plugintest"
+	"github.com/kpiflow/kpiflow/pkg/internal/wasmtest"
 )
 
-// optimizerModule builds a WebAssembly text module of pkg/optimizer with
-// wat2wasm (Debian's wabt) into dir and returns its settings entry.
-func optimizerModule(t *testing.T, dir, name, src string) map[string]any {
+// optimizerModule builds a WebAssembly text module of pkg/optimizer and
+// returns its settings entry.
+func optimizerModule(t *testing.T, name, src string) map[string]any {
 	t.Helper()
-	if _, err := exec.LookPath("wat2wasm"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("wat2wasm is missing: install Debian's wabt package")
-		}
-		t.Skip("wat2wasm is missing: apt-get install wabt")
-	}
-	out := filepath.Join(dir, name+".wasm")
-	msg, err := exec.Command("wat2wasm", filepath.Join("../optimizer", src), "-o", out).CombinedOutput()
-	require.NoError(t, err, "%s", msg)
-	b, err := os.ReadFile(out)
-	require.NoError(t, err)
-	sum := sha256.Sum256(b)
-	return map[string]any{"name": name, "path": out, "sha256": hex.EncodeToString(sum[:])}
+	path, sum := wasmtest.File(t, t.TempDir(), filepath.Join("../optimizer", src))
+	return map[string]any{"name": name, "path": path, "sha256": sum}
 }
 
 // TestIntegrationOptimizerModules runs kpi queries through the plugin
@@ -68,10 +54,9 @@ func TestIntegrationOptimizerModules(t *testing.T) {
 		return nil
 	}))
 
-	dir := t.TempDir()
-	note := optimizerModule(t, dir, "note", "examples/note/note.wat")
-	trap := optimizerModule(t, dir, "trap", "testdata/hostile/trap.wat")
-	badSum := optimizerModule(t, dir, "badsum", "examples/note/note.wat")
+	note := optimizerModule(t, "note", "examples/note/note.wat")
+	trap := optimizerModule(t, "trap", "testdata/hostile/trap.wat")
+	badSum := optimizerModule(t, "badsum", "examples/note/note.wat")
 	badSum["sha256"] = strings.Repeat("0", 64)
 	withModules := func(mods ...map[string]any) map[string]any {
 		jd := db.JSONData()

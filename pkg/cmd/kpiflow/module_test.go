@@ -1,27 +1,16 @@
 package main
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kpiflow/kpiflow/pkg/internal/wasmtest"
 )
 
-// watFile builds a WebAssembly text file with wat2wasm (Debian's wabt).
 func watFile(t *testing.T, src string) string {
-	t.Helper()
-	if _, err := exec.LookPath("wat2wasm"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("wat2wasm is missing: install Debian's wabt package")
-		}
-		t.Skip("wat2wasm is missing: apt-get install wabt")
-	}
-	out := filepath.Join(t.TempDir(), filepath.Base(src[:len(src)-len(".wat")])+".wasm")
-	msg, err := exec.Command("wat2wasm", src, "-o", out).CombinedOutput()
-	require.NoError(t, err, "%s", msg)
-	return out
+	path, _ := wasmtest.File(t, t.TempDir(), src)
+	return path
 }
 
 func TestModuleCommand(t *testing.T) {
