@@ -130,7 +130,9 @@ func TestStillLoading(t *testing.T) {
 // (visible in health); after the pause it is tried again.
 func TestBreakerSwitchesOff(t *testing.T) {
 	ctx := context.Background()
-	h := newHost(t, NewConfig().WithBuiltin(false).WithBreaker(3, 2*time.Second, 4*time.Second).
+	// calm: a replacement instance that starts late under load would make
+	// a call "busy" (skipped), which the breaker rightly does not count.
+	h := newHost(t, calm().WithBreaker(3, 2*time.Second, 4*time.Second).
 		WithModules(Module{Name: "trap", Wasm: wat(t, "testdata/hostile/trap.wat")}))
 	p := hostilePlan(t)
 	for i := 0; i < 3; i++ {
