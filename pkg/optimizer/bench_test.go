@@ -84,3 +84,59 @@ func drain(m *module) {
 		}
 	}
 }
+
+// BenchmarkCompileBuiltin is what a plugin process waits for before the
+// built-in module is ready: compiling it with no disk cache (the first
+// start) beside loading it from a warm disk cache (every later start), in
+// the same run, with the ratio.
+//
+//	go test ./pkg/optimizer -run XXX -bench CompileBuiltin -benchtime 3x
+func BenchmarkCompileBuiltin(b *testing.B) {
+	ctx := context.Background()
+	code := builtinWasm(b)
+	dir := b.TempDir()
+	var cold time.Duration
+	for _, mode := range []string{"cold", "disk-cache"} {
+		b.Run(mode, func(b *testing.B) {
+			var total time.Duration
+			for range b.N {
+				cacheDir := ""
+				if mode == "disk-cache" {
+					cacheDir = dir
+				}
+				eng, err := NewEngine(ctx, cacheDir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				start := time.Now()
+				c, err := eng.compile(ctx, code)
+				total += time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+				eng.release(c)
+				if err := eng.Close(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			mean := total / time.Duration(b.N)
+			b.ReportMetric(float64(mean.Milliseconds()), "ms/compile")
+			if mode == "cold" {
+				cold = mean
+				// Fill the cache for the next sub-benchmark.
+				eng, err := NewEngine(ctx, dir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c, err := eng.compile(ctx, code)
+				if err != nil {
+					b.Fatal(err)
+				}
+				eng.release(c)
+				_ = eng.Close(ctx)
+			} else if cold > 0 {
+				b.ReportMetric(float64(cold)/float64(mean), "cold/cached")
+			}
+		})
+	}
+}

@@ -2,7 +2,7 @@
 // (ABI v1) that rewrites kpiflow's structured query plans, sandboxed in
 // wazero. It sees only query/plan.
 //
-//	eng, err := optimizer.NewEngine(ctx) // one per process
+//	eng, err := optimizer.NewEngine(ctx, optimizer.DefaultCacheDir()) // one per process
 //	h, err := optimizer.New(ctx, optimizer.NewConfig().WithEngine(eng).
 //		WithModules(optimizer.Module{Name: "tag", Path: "/var/lib/kpiflow/tag.wasm", SHA256: "3b1f…"}))
 //	if err != nil { ... }

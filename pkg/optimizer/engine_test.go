@@ -2,6 +2,9 @@ package optimizer
 
 import (
 	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,7 +18,7 @@ import (
 // while a host uses it and goes with the last one.
 func TestEngineSharesCompiledModules(t *testing.T) {
 	ctx := context.Background()
-	eng, err := NewEngine(ctx)
+	eng, err := NewEngine(ctx, "")
 	require.NoError(t, err)
 	defer eng.Close(ctx)
 	note := Module{Name: "note", Wasm: wat(t, "examples/note/note.wat")}
@@ -42,7 +45,7 @@ func TestEngineSharesCompiledModules(t *testing.T) {
 // start-up) is ready for every host created later, and stays.
 func TestEnginePrecompile(t *testing.T) {
 	ctx := context.Background()
-	eng, err := NewEngine(ctx)
+	eng, err := NewEngine(ctx, "")
 	require.NoError(t, err)
 	defer eng.Close(ctx)
 	code := wat(t, "examples/note/note.wat")
@@ -82,4 +85,37 @@ func TestSteps(t *testing.T) {
 	require.Empty(t, notes)
 	require.ErrorContains(t, err, `optimizer module "trap" failed after `)
 	require.ErrorContains(t, err, ": trapped: wasm error: unreachable")
+}
+
+// TestEngineDiskCache: an engine with a cache directory leaves the compiled
+// module there, and a later engine (the next plugin process) loads and runs
+// it; a directory others may write to is refused.
+func TestEngineDiskCache(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "cache")
+	code := wat(t, "examples/note/note.wat")
+	for round := range 2 {
+		eng, err := NewEngine(ctx, dir)
+		require.NoError(t, err)
+		h, err := New(ctx, calm().WithEngine(eng).WithModules(Module{Name: "note", Wasm: code}))
+		require.NoError(t, err)
+		require.NoError(t, h.Ready(ctx))
+		_, notices := h.Optimize(ctx, hostilePlan(t), query.Catalog())
+		require.Equal(t, NoticeNoted, notices[0].Kind, "round %d", round)
+		require.NoError(t, h.Close(ctx))
+		require.NoError(t, eng.Close(ctx))
+		var files int
+		require.NoError(t, filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				files++
+			}
+			return err
+		}))
+		require.Equal(t, 1, files, "one compiled module on disk after round %d", round)
+	}
+
+	open := t.TempDir()
+	require.NoError(t, os.Chmod(open, 0o777))
+	_, err := NewEngine(ctx, open)
+	require.ErrorContains(t, err, "is writable by group or others (mode -rwxrwxrwx)")
 }

@@ -51,7 +51,7 @@ type Host struct {
 func New(ctx context.Context, cfg Config) (*Host, error) {
 	h := &Host{cfg: cfg, engine: cfg.engine, loaded: make(chan struct{})}
 	if h.engine == nil {
-		e, err := NewEngine(ctx)
+		e, err := NewEngine(ctx, "")
 		if err != nil {
 			return nil, err
 		}

@@ -70,11 +70,16 @@ type Factory struct {
 }
 
 // NewFactory starts the optimizer engine and compiles the built-in module
-// in the background, so instances find it ready.
+// in the background, so instances find it ready. Compiled modules are kept
+// in optimizer.DefaultCacheDir for the next process; without a usable cache
+// directory they compile in memory only (a warning says why).
 func NewFactory(ctx context.Context) (*Factory, error) {
-	eng, err := optimizer.NewEngine(ctx)
+	eng, err := optimizer.NewEngine(ctx, optimizer.DefaultCacheDir())
 	if err != nil {
-		return nil, err
+		backend.Logger.Warn("optimizer modules compile without a disk cache", "error", err)
+		if eng, err = optimizer.NewEngine(ctx, ""); err != nil {
+			return nil, err
+		}
 	}
 	eng.Precompile(optimizer.BuiltinWasm)
 	return &Factory{engine: eng}, nil
