@@ -48,7 +48,7 @@ func TestIntegrationBulkMatchesScan(t *testing.T) {
 				require.NoError(t, err)
 				total := 0
 				for {
-					n, err := r.fill(ctx, chunk)
+					n, err := r.fill(ctx, chunk, false)
 					require.NoError(t, err)
 					if n == 0 {
 						break

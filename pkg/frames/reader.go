@@ -111,10 +111,35 @@ func (r *Reader) RowsRead() int { return r.read }
 // Next reads up to the chunk size of rows into a new frame. It returns
 // io.EOF when no rows are left (but never on the first call).
 func (r *Reader) Next(ctx context.Context) (*data.Frame, error) {
+	return r.next(ctx, r.chunkRows, false)
+}
+
+// NextBlock reads the rows of one native block as ClickHouse delivered it
+// (the rest of the current block, or the next one), at most limit of them
+// (limit <= 0: no bound), into a new frame: a chunk per block as soon as it
+// arrives, so time to the first rows and memory follow the block size, not
+// the result size. It returns io.EOF when no rows are left, but never on
+// the first call: the first frame tells the fields, even of an empty
+// result. Next and NextBlock read the same rows; use one of them.
+//
+//	for {
+//		chunk, err := r.NextBlock(ctx, 0)
+//		if errors.Is(err, io.EOF) { break }
+//		...
+//	}
+func (r *Reader) NextBlock(ctx context.Context, limit int) (*data.Frame, error) {
+	if limit <= 0 {
+		limit = int(^uint(0) >> 1)
+	}
+	return r.next(ctx, limit, true)
+}
+
+// next reads the frame of Next and NextBlock.
+func (r *Reader) next(ctx context.Context, limit int, oneBlock bool) (*data.Frame, error) {
 	if r.done && r.started {
 		return nil, io.EOF
 	}
-	n, err := r.fill(ctx, r.chunkRows)
+	n, err := r.fill(ctx, limit, oneBlock)
 	if err != nil {
 		return nil, err
 	}
@@ -125,11 +150,31 @@ func (r *Reader) Next(ctx context.Context) (*data.Frame, error) {
 	return r.frame()
 }
 
+// MoreRows reports whether the result has rows that were not read. It steps
+// past one of them, so call it only when done reading (a row cap reached),
+// before stopping the query.
+func (r *Reader) MoreRows() (bool, error) {
+	if r.done {
+		return false, nil
+	}
+	if r.last != nil && r.lastRow+1 < r.last.Rows() {
+		return true, nil
+	}
+	if r.rows.Next() {
+		return true, nil
+	}
+	if err := r.rows.Err(); err != nil {
+		return false, fmt.Errorf("read query result after %d rows: %w", r.read, err)
+	}
+	return false, nil
+}
+
 // fill takes up to limit more rows, as ranges of the driver's blocks, and
-// returns how many it took. The context is checked once per block.
-func (r *Reader) fill(ctx context.Context, limit int) (int, error) {
+// returns how many it took; with oneBlock it stops at the end of the first
+// block it reads from. The context is checked once per block.
+func (r *Reader) fill(ctx context.Context, limit int, oneBlock bool) (int, error) {
 	n := 0
-	for n < limit && !r.done {
+	for n < limit && !r.done && !(oneBlock && n > 0) {
 		if err := ctx.Err(); err != nil {
 			return n, fmt.Errorf("read query result: %w", err)
 		}
@@ -194,6 +239,16 @@ func (r *Reader) frame() (*data.Frame, error) {
 	return data.NewFrame("", fields...), nil
 }
 
+// CutNotice is the notice of a result cut at maxRows rows (the data source's
+// Max rows setting).
+func CutNotice(maxRows int) data.Notice {
+	return data.Notice{
+		Severity: data.NoticeSeverityWarning,
+		Text: fmt.Sprintf("The result was cut at %d rows (the data source's Max rows setting); "+
+			"aggregate or filter in SQL, or add a LIMIT, to see all of it", maxRows),
+	}
+}
+
 // ReadAll reads the whole result into one frame, or its first maxRows rows
 // with a notice saying the result was cut (maxRows <= 0: no cap). A notice
 // therefore means rows are left unread: stop the query before closing rows.
@@ -208,20 +263,18 @@ func ReadAll(ctx context.Context, rows driver.Rows, maxRows int) (*data.Frame, N
 	if maxRows <= 0 {
 		limit = int(^uint(0) >> 1)
 	}
-	if _, err := r.fill(ctx, limit); err != nil {
+	if _, err := r.fill(ctx, limit, false); err != nil {
 		return nil, nil, err
 	}
 	var notices Notices
 	// One more row decides whether the cap cut anything; it is not kept.
-	if maxRows > 0 && !r.done {
-		if r.rows.Next() {
-			notices = append(notices, data.Notice{
-				Severity: data.NoticeSeverityWarning,
-				Text: fmt.Sprintf("The result was cut at %d rows (the data source's Max rows setting); "+
-					"aggregate or filter in SQL, or add a LIMIT, to see all of it", maxRows),
-			})
-		} else if err := r.rows.Err(); err != nil {
-			return nil, nil, fmt.Errorf("read query result after %d rows: %w", r.read, err)
+	if maxRows > 0 {
+		more, err := r.MoreRows()
+		if err != nil {
+			return nil, nil, err
+		}
+		if more {
+			notices = append(notices, CutNotice(maxRows))
 		}
 	}
 	f, err := r.frame()

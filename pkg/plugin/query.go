@@ -156,41 +156,67 @@ func (inst *Instance) clickhouseError(ctx context.Context, err error) backend.Da
 	return backend.ErrDataResponseWithSource(status, backend.ErrorSourceDownstream, "ClickHouse: "+err.Error())
 }
 
-// querySQL runs raw SQL read-only: macros are expanded here (alert rules send
-// them unexpanded), the result is built block-wise by pkg/frames and capped
-// at the Max rows setting, and format timeseries turns a long result into a
-// wide frame with labels.
-func (inst *Instance) querySQL(ctx context.Context, pc backend.PluginContext, q backend.DataQuery) backend.DataResponse {
+// prepareSQL parses a raw SQL query and expands its macros (alert rules
+// send them unexpanded), or answers why it cannot.
+func (inst *Instance) prepareSQL(ctx context.Context, q backend.DataQuery) (*store.Store, *query.SQLQuery, string, *backend.DataResponse) {
+	fail := func(r backend.DataResponse) (*store.Store, *query.SQLQuery, string, *backend.DataResponse) {
+		return nil, nil, "", &r
+	}
 	st, err := inst.ready()
 	if err != nil {
-		return backend.ErrorResponseWithErrorSource(err)
+		return fail(backend.ErrorResponseWithErrorSource(err))
 	}
 	sq, err := query.ParseSQLQuery(q.JSON)
 	if err != nil {
-		return badRequest(err)
+		return fail(badRequest(err))
 	}
 	if sq.Hide {
-		return backend.DataResponse{}
+		return st, &sq, "", nil
 	}
 	d, err := st.Dialect(ctx)
 	if err != nil {
-		return inst.clickhouseError(ctx, err)
+		return fail(inst.clickhouseError(ctx, err))
 	}
 	x, err := query.ExpandMacros(sq.RawSQL, query.MacroEnv{
 		From: q.TimeRange.From, To: q.TimeRange.To, Interval: q.Interval,
 		AdHocFilters: sq.AdHocFilters, Table: sq.Table, Column: sq.Column, Dialect: d,
 	})
 	if err != nil {
-		return badRequest(err)
+		return fail(badRequest(err))
 	}
 	sql := x.SQL
 	dbs, err := st.Databases(ctx, store.CatalogMaxAge)
 	if err != nil {
-		return withExecuted(inst.clickhouseError(ctx, fmt.Errorf("check the raw SQL: %w", err)), sql)
+		return fail(withExecuted(inst.clickhouseError(ctx, fmt.Errorf("check the raw SQL: %w", err)), sql))
 	}
 	if err := query.CheckRawSQL(sql, inst.rawSQLPolicy(dbs)); err != nil {
-		return withExecuted(badRequest(err), sql)
+		return fail(withExecuted(badRequest(err), sql))
 	}
+	return st, &sq, sql, nil
+}
+
+// answerOrEmpty is the error answer, or no frames (a hidden query).
+func answerOrEmpty(r *backend.DataResponse) backend.DataResponse {
+	if r == nil {
+		return backend.DataResponse{}
+	}
+	return *r
+}
+
+// querySQL runs raw SQL read-only: macros are expanded here (alert rules send
+// them unexpanded), the result is built block-wise by pkg/frames and capped
+// at the Max rows setting, and format timeseries turns a long result into a
+// wide frame with labels.
+func (inst *Instance) querySQL(ctx context.Context, pc backend.PluginContext, q backend.DataQuery) backend.DataResponse {
+	st, sq, sql, errResp := inst.prepareSQL(ctx, q)
+	if errResp != nil || sq.Hide {
+		return answerOrEmpty(errResp)
+	}
+	return inst.answerSQL(ctx, pc, q, st, sq, sql)
+}
+
+// answerSQL runs expanded raw SQL and answers its whole result.
+func (inst *Instance) answerSQL(ctx context.Context, pc backend.PluginContext, q backend.DataQuery, st *store.Store, sq *query.SQLQuery, sql string) backend.DataResponse {
 	rows, err := st.Query(ctx, attributionFor(ctx, pc), sql)
 	if err != nil {
 		return withExecuted(inst.clickhouseError(ctx, err), sql)

@@ -43,31 +43,17 @@ func registerBuilderQueries(mux *datasource.QueryTypeMux, inst *Instance) {
 // max_execution_time, and killed on the server when the request is
 // cancelled.
 func (inst *Instance) queryBuilder(ctx context.Context, pc backend.PluginContext, queryType string, q backend.DataQuery) backend.DataResponse {
-	st, err := inst.ready()
-	if err != nil {
-		return backend.ErrorResponseWithErrorSource(err)
+	st, parsed, prepared, errResp := inst.prepareBuilder(ctx, pc, queryType, q)
+	if errResp != nil || prepared == nil {
+		return answerOrEmpty(errResp)
 	}
-	parsed, err := query.Parse(queryType, q.JSON)
-	if err != nil {
-		return badRequest(err)
-	}
-	if parsed.Base().Hide {
-		return backend.DataResponse{}
-	}
-	env := query.Env{From: q.TimeRange.From, To: q.TimeRange.To, Interval: q.Interval,
-		MaxDataPoints: q.MaxDataPoints, MaxRows: inst.settings.MaxRows}
-	if kq, ok := parsed.(*query.KPIQuery); ok && kq.NeedsTeamTree() {
-		if env.TeamParents, err = st.TeamTree(ctx, attributionFor(ctx, pc)); err != nil {
-			return inst.clickhouseError(ctx, err)
-		}
-	}
-	var prepared *query.Prepared
-	if r := inst.withServerCatalog(ctx, st, &env, queryType+" query", func() (err error) {
-		prepared, err = inst.pipeline.Prepare(ctx, parsed, env)
-		return err
-	}); r != nil {
-		return *r
-	}
+	return inst.answerBuilder(ctx, pc, queryType, q, st, parsed, prepared)
+}
+
+// answerBuilder runs a prepared builder query and shapes its whole result
+// (with a live channel when the query asks for one).
+func (inst *Instance) answerBuilder(ctx context.Context, pc backend.PluginContext, queryType string, q backend.DataQuery,
+	st *store.Store, parsed query.Query, prepared *query.Prepared) backend.DataResponse {
 	var stream *query.LiveStream
 	var channel string
 	notices := append(parsed.Base().IgnoredNotices(), prepared.Notices...)
@@ -95,6 +81,40 @@ func (inst *Instance) queryBuilder(ctx context.Context, pc backend.PluginContext
 		out[0].Meta.Channel = channel
 	}
 	return backend.DataResponse{Frames: out}
+}
+
+// prepareBuilder parses a builder query and runs it through the pipeline
+// (nil prepared for a hidden query), or answers why it cannot.
+func (inst *Instance) prepareBuilder(ctx context.Context, pc backend.PluginContext, queryType string, q backend.DataQuery) (*store.Store, query.Query, *query.Prepared, *backend.DataResponse) {
+	fail := func(r backend.DataResponse) (*store.Store, query.Query, *query.Prepared, *backend.DataResponse) {
+		return nil, nil, nil, &r
+	}
+	st, err := inst.ready()
+	if err != nil {
+		return fail(backend.ErrorResponseWithErrorSource(err))
+	}
+	parsed, err := query.Parse(queryType, q.JSON)
+	if err != nil {
+		return fail(badRequest(err))
+	}
+	if parsed.Base().Hide {
+		return st, parsed, nil, nil
+	}
+	env := query.Env{From: q.TimeRange.From, To: q.TimeRange.To, Interval: q.Interval,
+		MaxDataPoints: q.MaxDataPoints, MaxRows: inst.settings.MaxRows}
+	if kq, ok := parsed.(*query.KPIQuery); ok && kq.NeedsTeamTree() {
+		if env.TeamParents, err = st.TeamTree(ctx, attributionFor(ctx, pc)); err != nil {
+			return fail(inst.clickhouseError(ctx, err))
+		}
+	}
+	var prepared *query.Prepared
+	if r := inst.withServerCatalog(ctx, st, &env, queryType+" query", func() (err error) {
+		prepared, err = inst.pipeline.Prepare(ctx, parsed, env)
+		return err
+	}); r != nil {
+		return nil, nil, nil, r
+	}
+	return st, parsed, prepared, nil
 }
 
 // withServerCatalog sets env.Catalog to the server's tables, read at most

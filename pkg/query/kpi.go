@@ -295,6 +295,8 @@ func (q *KPIQuery) Build(env Env) (*Built, error) {
 		b.Notices = append(b.Notices, widened)
 	}
 	format := q.Format
+	b.rowwise = format == FormatTable
+	b.whole = "A kpi time series is one frame per series (long-to-multi reshaping), which needs the whole result, so it answers in one chunk."
 	b.shape = func(res *data.Frame) (data.Frames, error) {
 		if format == FormatTable {
 			names["v"] = q.Aggregation

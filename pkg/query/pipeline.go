@@ -92,6 +92,9 @@ type Prepared struct {
 	// for query types without live streams.
 	Live  *LiveStream
 	shape func(res *data.Frame) (data.Frames, error)
+	// rowwise and whole: see Built.
+	rowwise bool
+	whole   string
 }
 
 // Shape turns the result, read as one long frame whose fields are named
@@ -101,6 +104,27 @@ func (p *Prepared) Shape(res *data.Frame) (data.Frames, error) {
 		return nil, fmt.Errorf("shape result: no frame")
 	}
 	return p.shape(res)
+}
+
+// Chunks says how the result can go out block by block (QueryChunkedData,
+// the Arrow endpoint): shape turns one block's rows, read as a long frame,
+// into that block's frame, the same fields for every block. When the
+// query's shape needs the whole result, shape is nil and reason says why,
+// for a notice; run the query whole and Shape it then.
+func (p *Prepared) Chunks() (shape func(block *data.Frame) (*data.Frame, error), reason string) {
+	if !p.rowwise {
+		return nil, p.whole
+	}
+	return func(block *data.Frame) (*data.Frame, error) {
+		out, err := p.Shape(block)
+		if err != nil {
+			return nil, err
+		}
+		if len(out) != 1 {
+			return nil, fmt.Errorf("shape a block: %d frames, expected one", len(out))
+		}
+		return out[0], nil
+	}, ""
 }
 
 // MissingTableError is a plan reading a table the server does not have.
@@ -122,7 +146,10 @@ func (pl Pipeline) Prepare(ctx context.Context, q Query, env Env) (*Prepared, er
 	if err != nil {
 		return nil, err
 	}
-	prep.shape = built.shape
+	prep.shape, prep.rowwise, prep.whole = built.shape, built.rowwise, built.whole
+	if prep.whole == "" {
+		prep.whole = fmt.Sprintf("The %s query shapes its whole result, so it answers in one chunk.", q.Base().QueryType)
+	}
 	if built.live != nil {
 		prep.Live = built.live(prep.Plan)
 	}

@@ -18,4 +18,9 @@ type Built struct {
 	// live makes the query's LiveStream from its final plan (nil for query
 	// types that do not stream).
 	live func(final plan.Plan) *LiveStream
+	// rowwise says shape maps any run of the result's rows to one frame on
+	// its own (renames, per-row values), so block by block gives the whole;
+	// whole says why a query's shape needs the whole result instead.
+	rowwise bool
+	whole   string
 }

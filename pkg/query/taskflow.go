@@ -151,6 +151,7 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 			OrderBy:      []plan.Order{{Column: "task_id"}, {Column: "time"}}, Limit: limit}
 		b.Notices = []string{"Cumulative flow: tasks per state category at the end of each UTC day, replayed from task_events."}
 		b.shape = func(res *data.Frame) (data.Frames, error) { return cfdFrame(res, first, last) }
+		b.whole = "The cumulative flow replays every task's history over each day of the range, which needs the whole result, so it answers in one chunk."
 	case ViewWIP:
 		b.Plan = plan.Plan{Source: schema.TableTasksCurrent,
 			Filters:      append(q.scope(), plan.Filter{Column: "state_category", Op: plan.OpIn, Values: plan.Strings(schema.CategoryTodo, schema.CategoryInProgress)}),
@@ -158,6 +159,7 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 			Aggregations: []plan.Aggregation{{Func: plan.FuncCount, Alias: "tasks"}},
 			OrderBy:      []plan.Order{{Column: "state_category"}, {Column: "state"}}, Limit: limit}
 		b.Notices = []string{"Work in progress: current tasks in todo and in_progress per state (tasks_current FINAL)."}
+		b.rowwise = true
 		b.shape = func(res *data.Frame) (data.Frames, error) {
 			unitless(res)
 			frames.AsNumericLong(res)
@@ -177,6 +179,7 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 			OrderBy: []plan.Order{{Column: "time"}}, Limit: limit}
 		b.Notices = []string{"Throughput: tasks first reaching a done state per UTC day (days without any count as 0)."}
 		b.shape = func(res *data.Frame) (data.Frames, error) { return throughputFrame(res, first, last) }
+		b.whole = "Throughput fills in the days without completions, which needs the whole result, so it answers in one chunk."
 	case ViewCycleTime:
 		ps := q.Percentiles
 		if len(ps) == 0 {
@@ -198,6 +201,7 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 		b.Plan = outer
 		b.Notices = []string{"Cycle time: per task, first in_progress event to first done event, for tasks done in the range; percentiles interpolate between the nearest values (ClickHouse quantile)."}
 		b.shape = func(res *data.Frame) (data.Frames, error) { return cycleTimeFrame(res, ps) }
+		b.whole = "Cycle time is one row of percentiles over all tasks, so it answers in one chunk."
 	case ViewAging:
 		inner := plan.Plan{Source: schema.TableTaskEvents, TimeColumn: "ts", TimeRange: plan.TimeRange{To: to},
 			Filters: q.scope(), GroupBy: []plan.GroupKey{{Column: "task_id", Alias: "task_id"}},
@@ -216,11 +220,13 @@ func (q *TaskflowQuery) Build(env Env) (*Built, error) {
 			OrderBy: []plan.Order{{Column: "started"}, {Column: "task_id"}}, Limit: limit}
 		b.Notices = []string{"Aging: tasks in progress at the end of the range, with the time since their first in_progress event."}
 		b.shape = func(res *data.Frame) (data.Frames, error) { return agingFrame(res, to) }
+		b.rowwise = true
 	case ViewTasks:
 		b.Plan = plan.Plan{Source: schema.TableTasksCurrent, Filters: q.scope(),
 			Columns: []string{"task_id", "title", "kind", "team", "project", "state", "state_category", "assignee", "points", "parent_id", "ts"},
 			OrderBy: []plan.Order{{Column: "ts", Desc: true}, {Column: "task_id"}}, Limit: limit}
 		b.Notices = []string{"Tasks: the latest state of every task in scope (tasks_current FINAL), most recently changed first."}
+		b.rowwise = true
 		b.shape = func(res *data.Frame) (data.Frames, error) {
 			unitless(res)
 			frames.AsTable(res)
