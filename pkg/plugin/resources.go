@@ -14,6 +14,7 @@ func newResourceMux(inst *Instance) http.Handler {
 	registerIngestRoutes(mux, inst)
 	registerLedgerRoutes(mux, inst)
 	registerVariableRoutes(mux, inst)
+	registerArrowRoutes(mux, inst)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no resource "+r.URL.Path)
 	})
