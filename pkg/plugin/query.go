@@ -158,9 +158,9 @@ func (inst *Instance) clickhouseError(ctx context.Context, err error) backend.Da
 
 // prepareSQL parses a raw SQL query and expands its macros (alert rules
 // send them unexpanded), or answers why it cannot.
-func (inst *Instance) prepareSQL(ctx context.Context, q backend.DataQuery) (*store.Store, *query.SQLQuery, string, *backend.DataResponse) {
-	fail := func(r backend.DataResponse) (*store.Store, *query.SQLQuery, string, *backend.DataResponse) {
-		return nil, nil, "", &r
+func (inst *Instance) prepareSQL(ctx context.Context, q backend.DataQuery) (*store.Store, *query.SQLQuery, query.Expansion, *backend.DataResponse) {
+	fail := func(r backend.DataResponse) (*store.Store, *query.SQLQuery, query.Expansion, *backend.DataResponse) {
+		return nil, nil, query.Expansion{}, &r
 	}
 	st, err := inst.ready()
 	if err != nil {
@@ -171,7 +171,7 @@ func (inst *Instance) prepareSQL(ctx context.Context, q backend.DataQuery) (*sto
 		return fail(badRequest(err))
 	}
 	if sq.Hide {
-		return st, &sq, "", nil
+		return st, &sq, query.Expansion{}, nil
 	}
 	d, err := st.Dialect(ctx)
 	if err != nil {
@@ -192,7 +192,7 @@ func (inst *Instance) prepareSQL(ctx context.Context, q backend.DataQuery) (*sto
 	if err := query.CheckRawSQL(sql, inst.rawSQLPolicy(dbs)); err != nil {
 		return fail(withExecuted(badRequest(err), sql))
 	}
-	return st, &sq, sql, nil
+	return st, &sq, x, nil
 }
 
 // answerOrEmpty is the error answer, or no frames (a hidden query).
@@ -208,15 +208,16 @@ func answerOrEmpty(r *backend.DataResponse) backend.DataResponse {
 // at the Max rows setting, and format timeseries turns a long result into a
 // wide frame with labels.
 func (inst *Instance) querySQL(ctx context.Context, pc backend.PluginContext, q backend.DataQuery) backend.DataResponse {
-	st, sq, sql, errResp := inst.prepareSQL(ctx, q)
+	st, sq, x, errResp := inst.prepareSQL(ctx, q)
 	if errResp != nil || sq.Hide {
 		return answerOrEmpty(errResp)
 	}
-	return inst.answerSQL(ctx, pc, q, st, sq, sql)
+	return inst.answerSQL(ctx, pc, q, st, sq, x)
 }
 
 // answerSQL runs expanded raw SQL and answers its whole result.
-func (inst *Instance) answerSQL(ctx context.Context, pc backend.PluginContext, q backend.DataQuery, st *store.Store, sq *query.SQLQuery, sql string) backend.DataResponse {
+func (inst *Instance) answerSQL(ctx context.Context, pc backend.PluginContext, q backend.DataQuery, st *store.Store, sq *query.SQLQuery, x query.Expansion) backend.DataResponse {
+	sql := x.SQL
 	rows, err := st.Query(ctx, attributionFor(ctx, pc), sql)
 	if err != nil {
 		return withExecuted(inst.clickhouseError(ctx, err), sql)

@@ -131,16 +131,17 @@ func (inst *Instance) planBlocks(ctx context.Context, pc backend.PluginContext, 
 	)
 	switch q.QueryType {
 	case QueryTypeSQL:
-		st, sq, sql, errResp := inst.prepareSQL(ctx, q)
+		st, sq, x, errResp := inst.prepareSQL(ctx, q)
 		if errResp != nil || sq.Hide {
 			return nil, answerOrEmpty(errResp)
 		}
 		if sq.Format == query.FormatTimeSeries {
 			reason = "Format time series turns the long result into one wide frame, which needs the whole result, so it answers in one chunk."
-			whole = func() backend.DataResponse { return inst.answerSQL(ctx, pc, q, st, sq, sql) }
+			whole = func() backend.DataResponse { return inst.answerSQL(ctx, pc, q, st, sq, x) }
 			break
 		}
-		plan = &blockPlan{st: st, what: "sql query", sql: sql, vis: data.VisTypeTable}
+		plan = &blockPlan{st: st, what: "sql query", sql: x.SQL, vis: data.VisTypeTable,
+			notices: infoNotices(append(sq.IgnoredNotices(), x.Notices...))}
 	case QueryTypeKPI, QueryTypeTaskflow, QueryTypeDORA:
 		st, parsed, prepared, errResp := inst.prepareBuilder(ctx, pc, q.QueryType, q)
 		if errResp != nil || prepared == nil {
