@@ -21,6 +21,7 @@ import {
   MultiValueField,
   parsePercentiles,
   SingleValueField,
+  TextField,
   toOptions,
   TypedEditorProps,
   useOptions,
@@ -120,20 +121,16 @@ export function ForecastEditor({ datasource, query, onChange, onRunQuery }: Type
             placeholder="None"
             onChange={(v) => change({ groupBy: v.length > 0 ? v : undefined })}
           />
-          <InlineField
+          <TextField
             label="Interval"
-            labelWidth={LABEL_WIDTH}
             tooltip="Bucket width such as 1h or 1d; the season follows it (a day of hourly buckets, a week of daily ones)"
-          >
-            <Input
-              data-testid={selectors.query.forecast.interval}
-              width={16}
-              value={query.interval ?? ''}
-              placeholder="auto"
-              onChange={(e) => onChange({ ...query, interval: e.currentTarget.value || undefined })}
-              onBlur={onRunQuery}
-            />
-          </InlineField>
+            testId={selectors.query.forecast.interval}
+            width={16}
+            value={query.interval}
+            placeholder="auto"
+            onChange={(v) => onChange({ ...query, interval: v || undefined })}
+            onBlur={onRunQuery}
+          />
           <SingleValueField<ForecastModel>
             label="Model"
             testId={selectors.query.forecast.model}
@@ -230,20 +227,15 @@ export function ForecastEditor({ datasource, query, onChange, onRunQuery }: Type
         </InlineField>
       )}
       {mode === 'how_many' && (
-        <InlineField
+        <TextField
           label="Target date"
-          labelWidth={LABEL_WIDTH}
           tooltip="Count the items done by this date, e.g. 2026-12-31"
-        >
-          <Input
-            data-testid={selectors.query.forecast.targetDate}
-            width={24}
-            value={query.targetDate ?? ''}
-            placeholder="2026-12-31"
-            onChange={(e) => onChange({ ...query, targetDate: e.currentTarget.value })}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
+          testId={selectors.query.forecast.targetDate}
+          value={query.targetDate}
+          placeholder="2026-12-31"
+          onChange={(v) => onChange({ ...query, targetDate: v })}
+          onBlur={onRunQuery}
+        />
       )}
       {(mode === 'completion' || mode === 'kpi_trend') && (
         <InlineField
@@ -303,20 +295,15 @@ export function ForecastEditor({ datasource, query, onChange, onRunQuery }: Type
         </InlineField>
       )}
       {numeric && mode === 'completion' && (
-        <InlineField
+        <TextField
           label="Due date"
-          labelWidth={LABEL_WIDTH}
           tooltip="With a due date the number is the days the percentile date is past it (negative: early)"
-        >
-          <Input
-            data-testid={selectors.query.forecast.dueDate}
-            width={24}
-            value={query.dueDate ?? ''}
-            placeholder="2026-12-31"
-            onChange={(e) => onChange({ ...query, dueDate: e.currentTarget.value || undefined })}
-            onBlur={onRunQuery}
-          />
-        </InlineField>
+          testId={selectors.query.forecast.dueDate}
+          value={query.dueDate}
+          placeholder="2026-12-31"
+          onChange={(v) => onChange({ ...query, dueDate: v || undefined })}
+          onBlur={onRunQuery}
+        />
       )}
     </>
   );

@@ -27,6 +27,7 @@ import {
   LABEL_WIDTH,
   MultiValueField,
   SingleValueField,
+  TextField,
   toOptions,
   TypedEditorProps,
   useOptions,
@@ -168,20 +169,16 @@ export function KpiEditor({ datasource, query, onChange, onRunQuery }: TypedEdit
           </Button>
         </div>
       </InlineField>
-      <InlineField
+      <TextField
         label="Interval"
-        labelWidth={LABEL_WIDTH}
         tooltip="Bucket width such as 1m or 1h; empty uses the panel's interval"
-      >
-        <Input
-          data-testid={selectors.query.kpi.interval}
-          width={16}
-          value={query.interval ?? ''}
-          placeholder="auto"
-          onChange={(e) => onChange({ ...query, interval: e.currentTarget.value || undefined })}
-          onBlur={onRunQuery}
-        />
-      </InlineField>
+        testId={selectors.query.kpi.interval}
+        width={16}
+        value={query.interval}
+        placeholder="auto"
+        onChange={(v) => onChange({ ...query, interval: v || undefined })}
+        onBlur={onRunQuery}
+      />
       <InlineField label="Format" labelWidth={LABEL_WIDTH}>
         <RadioButtonGroup<TableOrSeries>
           data-testid={selectors.query.format}

@@ -1,5 +1,5 @@
 import React, { useEffect, useState } from 'react';
-import { Combobox, ComboboxOption, InlineField, MultiCombobox } from '@grafana/ui';
+import { Combobox, ComboboxOption, InlineField, Input, MultiCombobox } from '@grafana/ui';
 
 import { DataSource } from '../../datasource/DataSource';
 import { KpiflowQuery } from '../../types/query';
@@ -115,6 +115,34 @@ export function SingleValueField<T extends string>(p: SingleValueFieldProps<T>) 
           onChange={(v) => p.onChange(v.value)}
         />
       </div>
+    </InlineField>
+  );
+}
+
+interface TextFieldProps {
+  label: string;
+  tooltip?: string;
+  testId: string;
+  value: string | undefined;
+  placeholder?: string;
+  width?: number;
+  /** The text as typed; callers decide whether empty means unset. */
+  onChange: (v: string) => void;
+  onBlur: () => void;
+}
+
+/** A labelled free-text input that runs the query when it loses focus. */
+export function TextField(p: TextFieldProps) {
+  return (
+    <InlineField label={p.label} labelWidth={LABEL_WIDTH} tooltip={p.tooltip}>
+      <Input
+        data-testid={p.testId}
+        width={p.width ?? 24}
+        value={p.value ?? ''}
+        placeholder={p.placeholder}
+        onChange={(e) => p.onChange(e.currentTarget.value)}
+        onBlur={p.onBlur}
+      />
     </InlineField>
   );
 }
