@@ -37,7 +37,7 @@ func (s liveSource) Read(ctx context.Context, p plan.Plan) (*data.Frame, error) 
 	if err != nil {
 		return nil, fmt.Errorf("read the tables of the database: %w", err)
 	}
-	sql, args, err := query.SQL(p, query.ServerCatalog(stats))
+	sql, args, err := query.SQL(p, s.inst.catalogs.of(s.inst.catalog, stats))
 	if err != nil {
 		return nil, fmt.Errorf("write the live plan's SQL: %w", err)
 	}
