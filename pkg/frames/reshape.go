@@ -130,11 +130,11 @@ func LongToMulti(res *data.Frame, names map[string]string, valueCol, unit string
 		}
 	}
 	n := res.Rows()
-	times := timesOf(tf)
+	times := Times(tf)
 	values, valid := floatsOf(vf)
 	cols := make([][]string, len(groups))
 	for g, f := range groups {
-		cols[g] = stringsOf(f)
+		cols[g] = Strings(f)
 	}
 
 	// One pass to give each row its series; the key is the group values,
@@ -236,9 +236,9 @@ func newFieldOf[T any](name string, ft data.FieldType, n int) (*data.Field, []T)
 	return f, s
 }
 
-// timesOf reads a time column in UTC (NULL as the zero time), as TimeAt does
+// Times reads a time column in UTC (NULL as the zero time), as TimeAt does
 // per cell, without boxing each value.
-func timesOf(f *data.Field) []time.Time {
+func Times(f *data.Field) []time.Time {
 	out := make([]time.Time, f.Len())
 	switch f.Type() {
 	case data.FieldTypeTime:
@@ -254,9 +254,9 @@ func timesOf(f *data.Field) []time.Time {
 	return out
 }
 
-// stringsOf reads a group column as strings, as StringAt does per cell: a
-// []string field is used as it is.
-func stringsOf(f *data.Field) []string {
+// Strings reads a column as strings, as StringAt does per cell: a
+// []string field is used as it is (read the slice, do not change it).
+func Strings(f *data.Field) []string {
 	if f.Type() == data.FieldTypeString {
 		s, _ := fieldSlice[string](f)
 		return s

@@ -2,7 +2,6 @@ package query
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -230,11 +229,7 @@ func rewrite(ctx context.Context, r Rewriter, p plan.Plan, c plan.Catalog) (next
 		return p, nil, err
 	}
 	// The step sees a copy: whatever it does to it, p stays the fallback.
-	in, err := clonePlan(p)
-	if err != nil {
-		return p, nil, err
-	}
-	next, notes, err = r.Rewrite(ctx, in, c)
+	next, notes, err = r.Rewrite(ctx, p.Clone(), c)
 	if err != nil {
 		return p, nil, err
 	}
@@ -245,17 +240,4 @@ func rewrite(ctx context.Context, r Rewriter, p plan.Plan, c plan.Catalog) (next
 		return p, nil, err
 	}
 	return next, notes, nil
-}
-
-// clonePlan is a deep copy of p (plans are plain JSON data).
-func clonePlan(p plan.Plan) (plan.Plan, error) {
-	var out plan.Plan
-	raw, err := json.Marshal(p)
-	if err != nil {
-		return out, fmt.Errorf("copy the plan: %w", err)
-	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return out, fmt.Errorf("copy the plan: %w", err)
-	}
-	return out, nil
 }

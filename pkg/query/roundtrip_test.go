@@ -109,3 +109,75 @@ func TestEveryPlanSurvivesJSON(t *testing.T) {
 	}
 	require.Greater(t, n, 2000)
 }
+
+// TestCloneIsTheJSONRoundTrip: over the same corpus, plan.Clone (the copy a
+// rewrite step is given) is exactly the plan a JSON round trip gives, and
+// shares nothing with the original.
+func TestCloneIsTheJSONRoundTrip(t *testing.T) {
+	n := 0
+	for _, g := range gridQueries() {
+		q, err := Parse(g[0], []byte(g[1]))
+		require.NoError(t, err, g[1])
+		for i, env := range gridEnvs() {
+			pq, err := pipeline().Prepare(context.Background(), q, env)
+			require.NoError(t, err, "%s %s env %d", g[0], g[1], i)
+			built, err := q.Build(env)
+			require.NoError(t, err)
+			for _, p := range []plan.Plan{built.Plan, pq.Plan} {
+				raw, err := json.Marshal(p)
+				require.NoError(t, err)
+				var back plan.Plan
+				require.NoError(t, json.Unmarshal(raw, &back))
+				c := p.Clone()
+				require.Equal(t, back, c, "%s %s env %d", g[0], g[1], i)
+				scribble(&c)
+				again, err := json.Marshal(p)
+				require.NoError(t, err)
+				require.JSONEq(t, string(raw), string(again), "changing the clone changed the original")
+				n++
+			}
+		}
+	}
+	require.Greater(t, n, 2000)
+}
+
+// scribble overwrites everything a plan holds by reference.
+func scribble(p *plan.Plan) {
+	if p.From != nil {
+		scribble(p.From)
+	}
+	for i := range p.Columns {
+		p.Columns[i] = "x"
+	}
+	for i := range p.Aggregations {
+		p.Aggregations[i].Alias = "x"
+		for j := range p.Aggregations[i].Args {
+			p.Aggregations[i].Args[j] = -1
+		}
+		scribbleFilters(p.Aggregations[i].Where)
+	}
+	scribbleFilters(p.Filters)
+	for i := range p.GroupBy {
+		p.GroupBy[i].Alias = "x"
+		if r := p.GroupBy[i].Remap; r != nil {
+			for j := range r.From {
+				r.From[j], r.To[j] = "x", "x"
+			}
+		}
+	}
+	for i := range p.OrderBy {
+		p.OrderBy[i].Column = "x"
+	}
+}
+
+func scribbleFilters(fs []plan.Filter) {
+	for i := range fs {
+		fs[i].Op = "x"
+		for j := range fs[i].Values {
+			fs[i].Values[j] = plan.String("x")
+		}
+		if fs[i].Ref != nil {
+			fs[i].Ref.Column = "x"
+		}
+	}
+}

@@ -1,9 +1,11 @@
 package query
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -254,43 +256,68 @@ func cfdFrame(res *data.Frame, first, last int64) (data.Frames, error) {
 	if err != nil {
 		return nil, err
 	}
-	type change struct {
-		day int64
-		cat string
+	times, ids, cats := frames.Times(tf), frames.Strings(idf), frames.Strings(cf)
+	// Rows by task, then by day (the query orders them so already; ties,
+	// which its GROUP BY rules out, keep their order).
+	rows := make([]int, len(ids))
+	for i := range rows {
+		rows[i] = i
 	}
-	byTask := map[string][]change{}
-	for i := 0; i < res.Rows(); i++ {
-		id := frames.StringAt(idf, i)
-		byTask[id] = append(byTask[id], change{frames.TimeAt(tf, i).Unix(), frames.StringAt(cf, i)})
+	byTaskDay := func(a, b int) int {
+		if c := strings.Compare(ids[a], ids[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(times[a].Unix(), times[b].Unix())
+	}
+	if !slices.IsSortedFunc(rows, byTaskDay) {
+		slices.SortStableFunc(rows, byTaskDay)
 	}
 	n := int((last-first)/day) + 1
-	cats := schema.StateCategories()
-	counts := map[string][]float64{}
-	for _, c := range cats {
-		counts[c] = make([]float64, n)
+	categories := schema.StateCategories()
+	catIndex := make(map[string]int, len(categories))
+	for i, c := range categories {
+		catIndex[c] = i
 	}
-	for _, changes := range byTask {
-		sort.Slice(changes, func(i, j int) bool { return changes[i].day < changes[j].day })
-		k := -1
-		for d := 0; d < n; d++ {
-			dayStart := first + int64(d)*day
-			for k+1 < len(changes) && changes[k+1].day <= dayStart {
-				k++
-			}
-			if k >= 0 {
-				if c, ok := counts[changes[k].cat]; ok {
-					c[d]++
-				}
-			}
+	// Each change adds its task to its category for the days from its own
+	// up to the task's next change (a range of days, as +1 and -1 in diff),
+	// instead of stepping every task through every day.
+	diff := make([][]float64, len(categories))
+	for i := range diff {
+		diff[i] = make([]float64, n+1)
+	}
+	// dayIndex is the first day of the range whose start is not before t.
+	dayIndex := func(t int64) int {
+		if t <= first {
+			return 0
+		}
+		return int(min((t-first+day-1)/day, int64(n)))
+	}
+	for k, r := range rows {
+		ci, ok := catIndex[cats[r]]
+		if !ok {
+			continue
+		}
+		start, end := dayIndex(times[r].Unix()), n
+		if next := k + 1; next < len(rows) && ids[rows[next]] == ids[r] {
+			end = dayIndex(times[rows[next]].Unix())
+		}
+		if start < end {
+			diff[ci][start]++
+			diff[ci][end]--
 		}
 	}
-	times := make([]time.Time, n)
-	for d := range times {
-		times[d] = time.Unix(first+int64(d)*day, 0).UTC()
+	days := make([]time.Time, n)
+	for d := range days {
+		days[d] = time.Unix(first+int64(d)*day, 0).UTC()
 	}
-	f := data.NewFrame("cfd", data.NewField("time", nil, times))
-	for _, c := range cats {
-		f.Fields = append(f.Fields, withUnit(data.NewField(c, nil, counts[c]), "none"))
+	f := data.NewFrame("cfd", data.NewField("time", nil, days))
+	for i, c := range categories {
+		counts, held := make([]float64, n), 0.0
+		for d := range counts {
+			held += diff[i][d]
+			counts[d] = held
+		}
+		f.Fields = append(f.Fields, withUnit(data.NewField(c, nil, counts), "none"))
 	}
 	f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1}}
 	return data.Frames{f}, nil

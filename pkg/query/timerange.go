@@ -27,22 +27,26 @@ func ClampTimeRange(from, to time.Time) (time.Time, time.Time, []string, error) 
 	}
 	lo, hi := time.Unix(0, 0).UTC(), time.Unix(dialect.MaxDateTime, 0).UTC()
 	const layout = "2006-01-02 15:04:05 UTC"
-	span := fmt.Sprintf("ClickHouse's DateTime holds %s to %s", lo.Format(layout), hi.Format(layout))
+	// Written only for a message: a range within the span (every
+	// dashboard's) costs no formatting.
+	span := func() string {
+		return fmt.Sprintf("ClickHouse's DateTime holds %s to %s", lo.Format(layout), hi.Format(layout))
+	}
 	switch {
 	case from.After(to):
 		return from, to, nil, fieldErr("timeRange.from", "%s is after timeRange.to %s", from.UTC().Format(layout), to.UTC().Format(layout))
 	case from.After(hi):
-		return from, to, nil, fieldErr("timeRange.from", "%s is after every time ClickHouse can store (%s): no row can be in this range", from.UTC().Format(layout), span)
+		return from, to, nil, fieldErr("timeRange.from", "%s is after every time ClickHouse can store (%s): no row can be in this range", from.UTC().Format(layout), span())
 	case to.Before(lo):
-		return from, to, nil, fieldErr("timeRange.to", "%s is before every time ClickHouse can store (%s): no row can be in this range", to.UTC().Format(layout), span)
+		return from, to, nil, fieldErr("timeRange.to", "%s is before every time ClickHouse can store (%s): no row can be in this range", to.UTC().Format(layout), span())
 	}
 	var notices []string
 	if from.Before(lo) {
-		notices = append(notices, fmt.Sprintf("timeRange.from %s is before what %s: the range starts at %s", from.UTC().Format(layout), span, lo.Format(layout)))
+		notices = append(notices, fmt.Sprintf("timeRange.from %s is before what %s: the range starts at %s", from.UTC().Format(layout), span(), lo.Format(layout)))
 		from = lo
 	}
 	if to.After(hi) {
-		notices = append(notices, fmt.Sprintf("timeRange.to %s is after what %s: the range ends at %s", to.UTC().Format(layout), span, hi.Format(layout)))
+		notices = append(notices, fmt.Sprintf("timeRange.to %s is after what %s: the range ends at %s", to.UTC().Format(layout), span(), hi.Format(layout)))
 		to = hi
 	}
 	return from, to, notices, nil
