@@ -63,6 +63,31 @@ func (b *Batch) grow(n int) {
 	}
 }
 
+// join appends the rows of o, a batch of the same stream decoded apart.
+func (b *Batch) join(o *Batch) {
+	if o.n == 0 {
+		return
+	}
+	if b.n == 0 || o.minTime < b.minTime {
+		b.minTime = o.minTime
+	}
+	if b.n == 0 || o.maxTime > b.maxTime {
+		b.maxTime = o.maxTime
+	}
+	for ci := range b.cols {
+		d, od := &b.cols[ci], &o.cols[ci]
+		d.str = append(d.str, od.str...)
+		d.f = append(d.f, od.f...)
+		d.t = append(d.t, od.t...)
+		d.nt = append(d.nt, od.nt...)
+		d.list = append(d.list, od.list...)
+		d.vals = append(d.vals, od.vals...)
+	}
+	b.rowHash = append(b.rowHash, o.rowHash...)
+	b.n += o.n
+	b.derived += o.derived
+}
+
 // Stream is the batch's stream.
 func (b *Batch) Stream() string { return b.sch.stream }
 

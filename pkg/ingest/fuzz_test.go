@@ -10,7 +10,7 @@ import (
 // fuzzDecode decodes data and holds Decode to its contract: no panic, and
 // either a batch whose every row passes revalidate or one of the typed errors.
 func fuzzDecode(t *testing.T, stream, contentType string, data []byte) {
-	lim := Limits{MaxRows: 50, MaxLabels: 4, MaxListItems: 4, MaxTextLen: 40, MaxDimLen: 16, MaxBodyBytes: 1 << 16, MaxErrors: 10}
+	lim := fuzzLimits()
 	b, err := Decode(strings.NewReader(string(data)), stream, contentType, lim)
 	if err != nil {
 		var (
@@ -38,6 +38,10 @@ func fuzzDecode(t *testing.T, stream, contentType string, data []byte) {
 		}
 		seen[b.EventID(i)] = true
 	}
+}
+
+func fuzzLimits() Limits {
+	return Limits{MaxRows: 50, MaxLabels: 4, MaxListItems: 4, MaxTextLen: 40, MaxDimLen: 16, MaxBodyBytes: 1 << 16, MaxErrors: 10}
 }
 
 func seeds(f *testing.F, rows ...string) {
@@ -73,6 +77,7 @@ func FuzzDecodeNDJSON(f *testing.F) {
 			data = data[1:]
 		}
 		fuzzDecode(t, stream, ContentTypeNDJSON, data)
+		requireInPartsIsWhole(t, stream, string(data), fuzzLimits())
 	})
 }
 
