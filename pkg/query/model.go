@@ -175,7 +175,7 @@ func decodeStrict(raw []byte, q interface{ common() *Common }) error {
 		ignored = append(ignored, k)
 		delete(m, k)
 	}
-	clean, err := json.Marshal(m)
+	clean, err := encodeObject(m)
 	if err != nil {
 		return fieldErr("query", "re-encode: %v", err)
 	}
@@ -185,6 +185,40 @@ func decodeStrict(raw []byte, q interface{ common() *Common }) error {
 	sort.Strings(ignored)
 	q.common().Ignored = ignored
 	return nil
+}
+
+// encodeObject writes m as json.Marshal does (keys sorted, values compact
+// with <, > and & escaped), without reflecting over the map: the bytes are
+// the same, at a fraction of the cost for every query of every panel.
+func encodeObject(m map[string]json.RawMessage) ([]byte, error) {
+	keys := make([]string, 0, len(m))
+	size := 2
+	for k, v := range m {
+		keys = append(keys, k)
+		size += len(k) + len(v) + 4
+	}
+	sort.Strings(keys)
+	var buf, compact bytes.Buffer
+	buf.Grow(size)
+	buf.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		key, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(key)
+		buf.WriteByte(':')
+		compact.Reset()
+		if err := json.Compact(&compact, m[k]); err != nil {
+			return nil, err
+		}
+		json.HTMLEscape(&buf, compact.Bytes())
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
 }
 
 // StringOrList is a filter value: one string or a list of strings.

@@ -181,3 +181,32 @@ func scribbleFilters(fs []plan.Filter) {
 		}
 	}
 }
+
+// TestEncodeObjectIsMarshal: decodeStrict's re-encoding writes the bytes
+// json.Marshal writes for the same map.
+func TestEncodeObjectIsMarshal(t *testing.T) {
+	for _, raw := range []string{
+		`{}`,
+		`{"b": 1, "a": [1, 2, {"x": "y"}], "c": null}`,
+		`{"html": "<a href=\"x\">&</a>", "sep": "\u2028\u2029", "ünï": "cödé", "esc\"aped": "\\n"}`,
+		"{\"spaces\" : { \"in\" :\t[ 1 ,\n 2 ] } , \"num\": -1.5e3}",
+		`{"` + "\u003c" + `key>": true, "": false}`,
+	} {
+		var m map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal([]byte(raw), &m), raw)
+		want, err := json.Marshal(m)
+		require.NoError(t, err)
+		got, err := encodeObject(m)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), raw)
+	}
+	for _, g := range gridQueries() {
+		var m map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal([]byte(g[1]), &m), g[1])
+		want, err := json.Marshal(m)
+		require.NoError(t, err)
+		got, err := encodeObject(m)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), g[1])
+	}
+}
