@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/kpiflow/kpiflow/pkg/ledger"
 )
@@ -116,6 +117,10 @@ type decoder struct {
 	lk, lv, arena []string
 	// limitErr is set when a per-row limit is crossed; decoding stops.
 	limitErr *LimitError
+	// ids backs derived event_ids (derivedID); rowsHint is the rows the
+	// columns were sized for.
+	ids      []byte
+	rowsHint int
 }
 
 func decodeBytes(data []byte, sch *streamDef, ndjson bool, lim Limits, now time.Time) (*Batch, error) {
@@ -135,7 +140,8 @@ func newDecoder(data []byte, sch *streamDef, lim Limits, now time.Time, rows int
 		data: data, sch: sch, lim: lim, minTime: MinTime(), maxTime: now.Add(MaxFuture),
 		b: newBatch(sch), hasher: ledger.NewRowHasher(sch.stream), intern: make(map[string]string),
 	}
-	d.b.grow(min(rows, lim.MaxRows))
+	d.rowsHint = min(rows, lim.MaxRows)
+	d.b.grow(d.rowsHint)
 	return d
 }
 
@@ -505,7 +511,7 @@ func (d *decoder) finishRow() {
 	content, _ := b.contentHash(d.hasher, b.n, nil)
 	ec := &b.cols[d.sch.col("event_id")]
 	if len(ec.str) == b.n {
-		ec.str = append(ec.str, hex.EncodeToString(content[:]))
+		ec.str = append(ec.str, d.derivedID(content))
 		b.derived++
 	}
 	b.rowHash = append(b.rowHash, ledger.RowHash(content, ec.str[b.n]))
@@ -519,6 +525,22 @@ func (d *decoder) finishRow() {
 		}
 	}
 	b.n++
+}
+
+// derivedID is the hex of a row's content hash, its event_id when the
+// client sent none. The strings of a batch share a few buffers instead of
+// taking two allocations each: d.ids is only ever appended to (a full one
+// is replaced, never reused), so the bytes behind a returned string never
+// change.
+func (d *decoder) derivedID(content [32]byte) string {
+	const size = 2 * len(content)
+	if cap(d.ids)-len(d.ids) < size {
+		d.ids = make([]byte, 0, size*min(max(d.rowsHint, 1), 1024))
+	}
+	start := len(d.ids)
+	d.ids = d.ids[:start+size]
+	hex.Encode(d.ids[start:], content[:])
+	return unsafe.String(&d.ids[start], size)
 }
 
 // field decodes the value of column ci. present is false for a null, which

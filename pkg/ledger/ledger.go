@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -198,7 +199,14 @@ func (c *Content) Reset() { c.rows = c.rows[:0] }
 // Sum is the batch's content_sha256 (hex) for stream. It sorts the rows in
 // place.
 func (c *Content) Sum(stream string) string {
-	slices.SortFunc(c.rows, func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
+	// Byte order: the first 8 bytes as a big-endian number decide all but
+	// a ~2^-64 share of the comparisons, without calling bytes.Compare.
+	slices.SortFunc(c.rows, func(a, b [32]byte) int {
+		if c := cmp.Compare(binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])); c != 0 {
+			return c
+		}
+		return bytes.Compare(a[8:], b[8:])
+	})
 	h := sha256.New()
 	var head []byte
 	head = append(head, tagBatch...)

@@ -1,7 +1,10 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/hex"
+	"math/rand"
+	"slices"
 	"testing"
 	"time"
 
@@ -145,4 +148,34 @@ func FuzzParseTombstone(f *testing.F) {
 			t.Fatalf("%q is a tombstone but not reserved", s)
 		}
 	})
+}
+
+// TestContentSumSortsBytewise: rows are ordered byte by byte, also when
+// their first 8 bytes tie, whatever order they were added in.
+func TestContentSumSortsBytewise(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	var rows [][32]byte
+	for i := 0; i < 500; i++ {
+		var row [32]byte
+		r.Read(row[:])
+		if i%3 == 0 {
+			copy(row[:8], "samehead") // ties on the first 8 bytes
+		}
+		if i%7 == 0 {
+			row[8] = 0 // and sometimes beyond them
+		}
+		rows = append(rows, row)
+	}
+	sorted := slices.Clone(rows)
+	slices.SortFunc(sorted, func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
+	var want, got Content
+	for _, row := range sorted {
+		want.Add(row)
+	}
+	for _, i := range r.Perm(len(rows)) {
+		got.Add(rows[i])
+	}
+	sum := got.Sum("kpi")
+	require.Equal(t, sorted, got.rows)
+	require.Equal(t, want.Sum("kpi"), sum)
 }
