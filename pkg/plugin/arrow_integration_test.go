@@ -3,57 +3,14 @@
 package plugin_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/stretchr/testify/require"
 )
-
-// readArrowStreams decodes a body of Arrow IPC streams, back to back, with
-// arrow-go's IPC reader, into one frame per stream (the SDK's metadata
-// read back from each schema).
-func readArrowStreams(t *testing.T, body []byte) data.Frames {
-	t.Helper()
-	in := bytes.NewReader(body)
-	var out data.Frames
-	for in.Len() > 0 {
-		r, err := ipc.NewReader(in)
-		require.NoError(t, err)
-		var f *data.Frame
-		for r.Next() {
-			part, err := data.FromArrowRecord(r.RecordBatch())
-			require.NoError(t, err)
-			if f == nil {
-				f = part
-				continue
-			}
-			for i, fld := range part.Fields {
-				for j := 0; j < fld.Len(); j++ {
-					f.Fields[i].Append(fld.At(j))
-				}
-			}
-		}
-		require.NoError(t, r.Err())
-		if f == nil { // a stream of no batches: its schema alone
-			b := array.NewRecordBuilder(memory.DefaultAllocator, r.Schema())
-			part, err := data.FromArrowRecord(b.NewRecordBatch())
-			require.NoError(t, err)
-			b.Release()
-			f = part
-		}
-		r.Release()
-		out = append(out, f)
-	}
-	return out
-}
 
 func TestIntegrationArrowResource(t *testing.T) {
 	e := setupBuilder(t)

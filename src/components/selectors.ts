@@ -89,6 +89,8 @@ export const selectors = {
       taskRow: 'kpiflow-taskflow-task-row',
       agingRow: 'kpiflow-taskflow-task-row-aging',
       empty: 'kpiflow-taskflow-empty',
+      /** The task list's source and state (data-source: frames or arrow). */
+      taskListNotice: 'kpiflow-taskflow-task-list-notice',
     },
     forecast: {
       root: 'kpiflow-forecast-panel',

@@ -1,0 +1,121 @@
+import { DataFrame, Field, FieldConfig, FieldType, Labels, QueryResultMeta } from '@grafana/data';
+import { DataType, RecordBatch, RecordBatchReader, Schema, Type } from 'apache-arrow';
+
+import { ArrowAnswer, ArrowAnswerError } from './arrowTaskList';
+
+/**
+ * Decoding POST arrow answers with apache-arrow. Imported dynamically (useArrowTaskList), so the
+ * panel's bundle carries apache-arrow only as a chunk loaded when a panel reads a task list as Arrow.
+ */
+
+/** An IPC stream ends with a continuation marker and a zero length; a body cut short does not. */
+const END_OF_STREAM = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
+
+function endsWithEndOfStream(bytes: Uint8Array): boolean {
+  if (bytes.length < END_OF_STREAM.length) {
+    return false;
+  }
+  const tail = bytes.subarray(bytes.length - END_OF_STREAM.length);
+  return END_OF_STREAM.every((b, i) => tail[i] === b);
+}
+
+function parseJSON<T>(text: string | undefined, what: string): T | undefined {
+  if (!text) {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ArrowAnswerError(`The Arrow answer's ${what} is not JSON.`);
+  }
+}
+
+function grafanaType(type: DataType): FieldType {
+  switch (type.typeId) {
+    case Type.Timestamp:
+    case Type.Date:
+      return FieldType.time;
+    case Type.Int:
+    case Type.Float:
+    case Type.Decimal:
+      return FieldType.number;
+    case Type.Bool:
+      return FieldType.boolean;
+    case Type.Utf8:
+    case Type.LargeUtf8:
+      return FieldType.string;
+    default:
+      return FieldType.other;
+  }
+}
+
+/** A column's values as Grafana holds them: numbers (64-bit integers too), ms for times, null for null. */
+function readColumn(batches: RecordBatch[], index: number, type: FieldType): unknown[] {
+  const out: unknown[] = [];
+  for (const b of batches) {
+    const col = b.getChildAt(index);
+    if (!col) {
+      continue;
+    }
+    for (let i = 0; i < b.numRows; i++) {
+      const v: unknown = col.get(i);
+      out.push(typeof v === 'bigint' && type !== FieldType.other ? Number(v) : (v ?? null));
+    }
+  }
+  return out;
+}
+
+/** One IPC stream as a Grafana data frame: the SDK's schema metadata (name, refId, meta) and field metadata (config, labels). */
+function toFrame(schema: Schema, batches: RecordBatch[]): DataFrame {
+  const meta = parseJSON<QueryResultMeta>(schema.metadata.get('meta'), 'frame metadata');
+  const fields: Field[] = schema.fields.map((f, i) => {
+    const type = grafanaType(f.type);
+    return {
+      name: f.metadata.get('name') ?? f.name,
+      type,
+      config: parseJSON<FieldConfig>(f.metadata.get('config'), `config of field ${f.name}`) ?? {},
+      labels: parseJSON<Labels>(f.metadata.get('labels'), `labels of field ${f.name}`),
+      values: readColumn(batches, i, type),
+    };
+  });
+  return {
+    name: schema.metadata.get('name') || undefined,
+    refId: schema.metadata.get('refId') || undefined,
+    meta,
+    fields,
+    length: batches.reduce((n, b) => n + b.numRows, 0),
+  };
+}
+
+/**
+ * Decodes a POST arrow body: Arrow IPC streams back to back, one per frame. Throws ArrowAnswerError
+ * for a body that is not Arrow or was cut short (an error after the first byte ends the body without
+ * the end-of-stream marker).
+ */
+export function decodeArrowAnswer(bytes: Uint8Array): ArrowAnswer {
+  if (bytes.length === 0) {
+    return { frames: [], notices: [] };
+  }
+  if (!endsWithEndOfStream(bytes)) {
+    throw new ArrowAnswerError(
+      'The Arrow answer was cut short (no end-of-stream marker): the query failed while sending.'
+    );
+  }
+  const frames: DataFrame[] = [];
+  try {
+    for (const reader of RecordBatchReader.readAll(bytes)) {
+      const batches = [...reader];
+      frames.push(toFrame(reader.schema, batches));
+    }
+  } catch (e) {
+    if (e instanceof ArrowAnswerError) {
+      throw e;
+    }
+    throw new ArrowAnswerError(
+      `The answer is not a valid Arrow IPC stream: ${e instanceof Error ? e.message : String(e)}`
+    );
+  }
+  const notices = frames.flatMap((f) => f.meta?.notices ?? []).filter((n) => n.severity !== 'info');
+  // A cut result ends with a stream of no fields: only its notice matters.
+  return { frames: frames.filter((f) => f.fields.length > 0), notices };
+}
