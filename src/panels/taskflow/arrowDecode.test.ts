@@ -1,7 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataFrame, FieldType } from '@grafana/data';
-import { RecordBatch, Schema, Table, tableFromArrays, tableToIPC } from 'apache-arrow';
+import {
+  Dictionary,
+  Int32,
+  RecordBatch,
+  Schema,
+  Table,
+  tableFromArrays,
+  tableToIPC,
+  Utf8,
+  vectorFromArray,
+} from 'apache-arrow';
 
 import { decodeArrowAnswer } from './arrowDecode';
 import { ArrowAnswerError, arrowHTTPError } from './arrowTaskList';
@@ -71,6 +81,14 @@ describe('decodeArrowAnswer', () => {
     expect(answer.frames).toHaveLength(1);
     expect(answer.frames[0].fields[0].values).toEqual(['A-1']);
     expect(answer.notices).toEqual([{ severity: 'warning', text: 'Result cut at Max rows (1)' }]);
+  });
+
+  it('reads dictionary-encoded string columns as their values', () => {
+    const t = new Table({
+      state: vectorFromArray(['Done', 'To Do', 'Done'], new Dictionary(new Utf8(), new Int32())),
+    });
+    const answer = decodeArrowAnswer(tableToIPC(t, 'stream'));
+    expect(answer.frames[0].fields[0]).toMatchObject({ type: FieldType.string, values: ['Done', 'To Do', 'Done'] });
   });
 
   it('reports a body cut short and a body that is not Arrow', () => {

@@ -1,5 +1,15 @@
 import { DataFrame, Field, FieldConfig, FieldType, Labels, QueryResultMeta } from '@grafana/data';
-import { DataType, RecordBatch, RecordBatchReader, Schema, Type } from 'apache-arrow';
+import {
+  Data,
+  DataType,
+  Dictionary,
+  makeVector,
+  RecordBatch,
+  RecordBatchReader,
+  Schema,
+  Type,
+  Utf8,
+} from 'apache-arrow';
 
 import { ArrowAnswer, ArrowAnswerError } from './arrowTaskList';
 
@@ -44,8 +54,60 @@ function grafanaType(type: DataType): FieldType {
     case Type.Utf8:
     case Type.LargeUtf8:
       return FieldType.string;
+    case Type.Dictionary:
+      // Dictionary-encoded columns read as their values (apache-arrow looks them up).
+      return grafanaType((type as Dictionary).dictionary);
     default:
       return FieldType.other;
+  }
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * UTF-8 strings of a Utf8 column's data, null for null. The column's bytes are decoded in one
+ * TextDecoder call and cut by offsets: a call per value costs more than most values. Byte offsets
+ * become UTF-16 offsets by counting, per byte, the code units its character adds (continuation
+ * bytes none, a 4-byte sequence's lead two). Bytes that are not valid UTF-8 (ClickHouse strings
+ * may hold any) break that count: then each value is decoded on its own.
+ */
+function readUtf8(data: Data<Utf8>, out: Array<string | null>) {
+  const { valueOffsets: offsets, values: bytes } = data;
+  const n = data.length;
+  const nulls = data.nullCount > 0;
+  const text = utf8.decode(bytes.subarray(offsets[0], offsets[n]));
+  const cuts = new Array<number>(n + 1);
+  let unit = 0;
+  let pos = offsets[0];
+  for (let i = 0; i < n; i++) {
+    cuts[i] = unit;
+    for (const end = offsets[i + 1]; pos < end; pos++) {
+      const b = bytes[pos];
+      if ((b & 0xc0) !== 0x80) {
+        unit += b >= 0xf0 ? 2 : 1;
+      }
+    }
+  }
+  cuts[n] = unit;
+  const whole = unit === text.length;
+  for (let i = 0; i < n; i++) {
+    if (nulls && !data.getValid(i)) {
+      out.push(null);
+    } else {
+      out.push(whole ? text.substring(cuts[i], cuts[i + 1]) : utf8.decode(bytes.subarray(offsets[i], offsets[i + 1])));
+    }
+  }
+}
+
+/** A dictionary-encoded string column: each dictionary value decoded once, then looked up. */
+function readDictionary(data: Data<Dictionary>, out: Array<string | null>) {
+  const words: Array<string | null> = [];
+  for (const d of data.dictionary?.data ?? []) {
+    readUtf8(d as Data<Utf8>, words);
+  }
+  const nulls = data.nullCount > 0;
+  for (let i = 0; i < data.length; i++) {
+    out.push(nulls && !data.getValid(i) ? null : (words[Number(data.values[i])] ?? null));
   }
 }
 
@@ -57,9 +119,20 @@ function readColumn(batches: RecordBatch[], index: number, type: FieldType): unk
     if (!col) {
       continue;
     }
-    for (let i = 0; i < b.numRows; i++) {
-      const v: unknown = col.get(i);
-      out.push(typeof v === 'bigint' && type !== FieldType.other ? Number(v) : (v ?? null));
+    for (const data of col.data) {
+      if (data.typeId === Type.Utf8) {
+        readUtf8(data as Data<Utf8>, out as Array<string | null>);
+        continue;
+      }
+      if (data.typeId === Type.Dictionary && DataType.isUtf8((data as Data<Dictionary>).type.dictionary)) {
+        readDictionary(data as Data<Dictionary>, out as Array<string | null>);
+        continue;
+      }
+      const vec = makeVector(data);
+      for (let i = 0; i < data.length; i++) {
+        const v: unknown = vec.get(i);
+        out.push(typeof v === 'bigint' && type !== FieldType.other ? Number(v) : (v ?? null));
+      }
     }
   }
   return out;
