@@ -49,35 +49,14 @@ type dataset struct {
 // does), unless -reuse finds it loaded already.
 func (b *bench) loadDataset(ctx context.Context, name string) (*dataset, error) {
 	o := datasetSpecs(b.cfg.smoke)[name]
-	d := &dataset{name: name, opts: o, database: b.cfg.dbPrefix + "_" + name}
-	if b.cfg.smoke {
-		d.database += "_smoke"
-	}
-	s, jsonData, err := b.settingsFor(d.database)
-	if err != nil {
-		return nil, err
-	}
-	d.settings = s
-	if d.ds, err = plugintest.NewDataSource(jsonData, nil); err != nil {
-		return nil, err
-	}
 	t0 := time.Now()
 	gen := demo.Generate(o)
-	d.kpiRows = gen.Len(demo.StreamKPI)
-	if err := store.CreateDatabase(ctx, s); err != nil {
-		return nil, err
-	}
-	st, err := store.Open(ctx, s)
+	d, st, err := b.openDatabase(ctx, name, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		return nil, fmt.Errorf("migrate %s: %w", d.database, err)
-	}
-	if d.raw, err = openRaw(s); err != nil {
-		return nil, err
-	}
+	d.opts, d.kpiRows = o, gen.Len(demo.StreamKPI)
 	var have uint64
 	if err := st.Conn().QueryRow(ctx, "SELECT count() FROM kpi_samples").Scan(&have); err != nil {
 		return nil, fmt.Errorf("count %s.kpi_samples: %w", d.database, err)
@@ -113,6 +92,40 @@ func (b *bench) loadDataset(ctx context.Context, name string) (*dataset, error) 
 	b.logf("dataset %s: loaded %d rows (%d KPI samples) into %s in %s", name, rows, d.kpiRows, d.database,
 		time.Since(t0).Round(100*time.Millisecond))
 	return d, nil
+}
+
+// openDatabase creates and migrates the database of dataset name (empty,
+// or as a previous run left it) and opens the data source on it, with
+// extra jsonData, and the baseline's pool. The caller closes the store.
+func (b *bench) openDatabase(ctx context.Context, name string, extra map[string]any) (*dataset, *store.Store, error) {
+	d := &dataset{name: name, database: b.cfg.dbPrefix + "_" + name}
+	if b.cfg.smoke {
+		d.database += "_smoke"
+	}
+	s, jsonData, err := b.settingsFor(d.database, extra)
+	if err != nil {
+		return nil, nil, err
+	}
+	d.settings = s
+	if d.ds, err = plugintest.NewDataSource(jsonData, nil); err != nil {
+		return nil, nil, err
+	}
+	if err := store.CreateDatabase(ctx, s); err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(ctx, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("migrate %s: %w", d.database, err)
+	}
+	if d.raw, err = openRaw(s); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return d, st, nil
 }
 
 // close drops the database unless -reuse keeps it.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,11 +25,13 @@ import (
 	"github.com/kpiflow/kpiflow/pkg/store"
 )
 
-const usage = `Usage: go run ./pkg/internal/bench [flags] query|load
+const usage = `Usage: go run ./pkg/internal/bench [flags] query|load|live|chunked
 
   query   each dashboard query and large raw SQL result through the plugin,
           alternating with the same SQL read by clickhouse-go (issue 10)
   load    C concurrent clients sending a 13-query dashboard (issue 17)
+  live    ingest and direct inserts to 100 RunStream subscribers (issue 12)
+  chunked QueryChunkedData vs QueryData on a 10M-row raw SQL result (issue 12)
 
 Flags:
 `
@@ -51,6 +55,14 @@ type config struct {
 	scenario string
 	down     time.Duration
 	inflight []int
+	// live mode
+	subscribers int
+	events      int
+	gap         time.Duration
+	direct      int
+	// chunked mode
+	chunkedRows int
+	queryData   bool
 	// plugin process
 	pprofPort string
 	pluginEnv []string
@@ -77,6 +89,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.scenario, "scenario", "none", "load mode: none, restart (kill and restart the private ClickHouse mid-run) or cancel (cancel queries while the pool is full)")
 	inflight := fs.String("inflight", "9,12", "load mode, scenario cancel: slow queries in flight when they are cancelled, comma-separated")
 	fs.DurationVar(&c.down, "down", 10*time.Second, "load mode, scenario restart: how long ClickHouse stays down")
+	fs.IntVar(&c.subscribers, "subscribers", 100, "live mode: RunStream calls reading the channel")
+	fs.IntVar(&c.events, "events", 200, "live mode: events sent through POST ingest/tasks, one per call (half as many before anyone subscribes, for the ingest baseline)")
+	fs.DurationVar(&c.gap, "gap", 50*time.Millisecond, "live mode: pause after each ingest call")
+	fs.IntVar(&c.direct, "direct", 30, "live mode: events inserted straight into ClickHouse at random moments (the watermark poll finds them)")
+	fs.IntVar(&c.chunkedRows, "rows", 10_000_000, "chunked mode: rows of the raw SQL result (at most 10,000,000, the largest maxRows)")
+	fs.BoolVar(&c.queryData, "querydata", true, "chunked mode: also run the query through QueryData (the baseline; 10M rows take gigabytes)")
 	fs.StringVar(&c.pprofPort, "pprof", "", "start the plugin with the SDK's pprof server on this port")
 	env := fs.String("plugin-env", "", "extra environment of the plugin process, comma-separated KEY=VALUE (e.g. GOGC=50,GOMEMLIMIT=512MiB)")
 	fs.StringVar(&c.pluginLog, "plugin-log", "", "write the plugin's log lines to this file")
@@ -84,9 +102,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	if fs.NArg() != 1 || (fs.Arg(0) != "query" && fs.Arg(0) != "load") {
+	if fs.NArg() != 1 || !slices.Contains([]string{"query", "load", "live", "chunked"}, fs.Arg(0)) {
 		fs.Usage()
-		return c, errors.New("expected one mode: query or load")
+		return c, errors.New("expected one mode: query, load, live or chunked")
 	}
 	c.mode = fs.Arg(0)
 	for _, kv := range strings.Split(*env, ",") {
@@ -130,6 +148,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			"rounds": func() { c.rounds = 1 }, "duration": func() { c.duration = time.Second },
 			"clients": func() { c.clients = []int{1, 3} }, "inflight": func() { c.inflight = []int{2} },
 			"down": func() { c.down = time.Second },
+			"subscribers": func() { c.subscribers = 3 }, "events": func() { c.events = 6 }, "direct": func() { c.direct = 2 },
+			"rows": func() { c.chunkedRows = 300_000 },
 		}
 		for name, apply := range smoke {
 			if !set[name] {
@@ -139,6 +159,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.rounds < 1 {
 		return c, errors.New("-rounds: expected at least 1")
+	}
+	if c.subscribers < 1 || c.events < 2 || c.direct < 1 {
+		return c, errors.New("-subscribers and -direct: expected at least 1; -events: at least 2")
+	}
+	if c.chunkedRows < 1 || c.chunkedRows > settings.MaxMaxRows {
+		return c, fmt.Errorf("-rows: expected 1 to %d", settings.MaxMaxRows)
 	}
 	return c, nil
 }
@@ -193,7 +219,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := b.startPlugin(); err != nil {
 		return err
 	}
+	// live and chunked mode make their own databases.
 	for _, name := range cfg.datasets {
+		if cfg.mode == "live" || cfg.mode == "chunked" {
+			break
+		}
 		d, err := b.loadDataset(ctx, name)
 		if err != nil {
 			return err
@@ -206,6 +236,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = b.queryMode(ctx)
 	case "load":
 		err = b.loadMode(ctx)
+	case "live":
+		err = b.liveMode(ctx)
+	case "chunked":
+		err = b.chunkedMode(ctx)
 	}
 	b.logf("total %s", time.Since(start).Round(100*time.Millisecond))
 	return err
@@ -266,14 +300,20 @@ func (b *bench) logf(format string, args ...any) {
 
 // settingsFor are the data source settings the plugin gets for a database,
 // and what the raw baseline's pool is opened with (store.Options).
-func (b *bench) settingsFor(database string) (settings.Settings, map[string]any, error) {
+func (b *bench) settingsFor(database string, extra map[string]any) (settings.Settings, map[string]any, error) {
 	host, portText, ok := strings.Cut(b.addr, ":")
 	port, err := strconv.Atoi(portText)
 	if !ok || err != nil {
 		return settings.Settings{}, nil, fmt.Errorf("ClickHouse address %q: expected host:port", b.addr)
 	}
 	jsonData := map[string]any{"host": host, "port": port, "database": database, "dialTimeout": 10, "queryTimeout": 60}
-	raw := fmt.Appendf(nil, `{"host":%q,"port":%d,"database":%q,"dialTimeout":10,"queryTimeout":60}`, host, port, database)
+	for k, v := range extra {
+		jsonData[k] = v
+	}
+	raw, err := json.Marshal(jsonData)
+	if err != nil {
+		return settings.Settings{}, nil, fmt.Errorf("encode the data source's jsonData: %w", err)
+	}
 	s, err := settings.Parse(raw, nil)
 	return s, jsonData, err
 }

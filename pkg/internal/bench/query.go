@@ -70,9 +70,14 @@ func (b *bench) dataset(name string) *dataset {
 func (b *bench) request(d *dataset, queries ...backend.DataQuery) *pluginv2.QueryDataRequest {
 	return backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{
 		PluginContext: d.ds.PluginContext(),
-		Headers:       map[string]string{"http_X-Dashboard-Uid": "bench", "http_X-Panel-Id": "1"},
+		Headers:       benchHeaders(),
 		Queries:       queries,
 	})
+}
+
+// benchHeaders are the request headers Grafana sends for a dashboard panel.
+func benchHeaders() map[string]string {
+	return map[string]string{"http_X-Dashboard-Uid": "bench", "http_X-Panel-Id": "1"}
 }
 
 // pluginCall is one timed QueryData call.

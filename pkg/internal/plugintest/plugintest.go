@@ -319,6 +319,15 @@ func (r Response) JSON(t testing.TB, v any) {
 // /api/datasources/uid/<uid>/resources/<path>.
 func (p *Plugin) CallResource(ctx context.Context, t testing.TB, ds DataSource, method, path string, headers map[string]string, body []byte) Response {
 	t.Helper()
+	out, err := p.Call(ctx, ds, method, path, headers, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Call is CallResource outside a test.
+func (p *Plugin) Call(ctx context.Context, ds DataSource, method, path string, headers map[string]string, body []byte) (Response, error) {
 	hdr := map[string][]string{}
 	for k, v := range headers {
 		hdr[k] = []string{v}
@@ -331,7 +340,7 @@ func (p *Plugin) CallResource(ctx context.Context, t testing.TB, ds DataSource, 
 	}
 	stream, err := p.Resource.CallResource(ctx, backend.ToProto().CallResourceRequest(req))
 	if err != nil {
-		t.Fatalf("CallResource %s %s over gRPC: %v", method, path, err)
+		return Response{}, fmt.Errorf("CallResource %s %s over gRPC: %w", method, path, err)
 	}
 	var out Response
 	for {
@@ -340,7 +349,7 @@ func (p *Plugin) CallResource(ctx context.Context, t testing.TB, ds DataSource, 
 			break
 		}
 		if err != nil {
-			t.Fatalf("CallResource %s %s: receive: %v", method, path, err)
+			return Response{}, fmt.Errorf("CallResource %s %s: receive: %w", method, path, err)
 		}
 		r := backend.FromProto().CallResourceResponse(msg)
 		if r.Status != 0 {
@@ -351,5 +360,5 @@ func (p *Plugin) CallResource(ctx context.Context, t testing.TB, ds DataSource, 
 	if out.Status == 0 {
 		out.Status = http.StatusOK
 	}
-	return out
+	return out, nil
 }
