@@ -147,7 +147,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		smoke := map[string]func(){
 			"rounds": func() { c.rounds = 1 }, "duration": func() { c.duration = time.Second },
 			"clients": func() { c.clients = []int{1, 3} }, "inflight": func() { c.inflight = []int{2} },
-			"down": func() { c.down = time.Second },
+			"down":        func() { c.down = time.Second },
 			"subscribers": func() { c.subscribers = 3 }, "events": func() { c.events = 6 }, "direct": func() { c.direct = 2 },
 			"rows": func() { c.chunkedRows = 300_000 },
 		}
