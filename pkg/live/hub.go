@@ -310,8 +310,9 @@ func (ch *channel) deliver(frames data.Frames) {
 		subs = append(subs, s)
 	}
 	ch.hub.mu.Unlock()
+	p := newPush(frames)
 	for _, s := range subs {
-		if !s.offer(frames, ch.hub.cfg.queueFrames, ch.hub.cfg.maxQueuedRows) {
+		if !s.offer(p, ch.hub.cfg.queueFrames, ch.hub.cfg.maxQueuedRows) {
 			ch.unsubscribe(s)
 		}
 	}

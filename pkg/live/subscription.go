@@ -23,7 +23,7 @@ type Subscription struct {
 	wake chan struct{}
 
 	mu     sync.Mutex
-	queue  []data.Frames
+	queue  []*Push
 	rows   int
 	err    error
 	closed bool
@@ -37,15 +37,24 @@ func newSubscription(ch *channel) *Subscription {
 // coalesced), the context's end, or the subscription's end (ErrSlow,
 // ErrClosed).
 func (s *Subscription) Next(ctx context.Context) (data.Frames, error) {
+	p, err := s.NextPush(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Frames, nil
+}
+
+// NextPush is Next with the push's shared encodings (Push.JSON).
+func (s *Subscription) NextPush(ctx context.Context) (*Push, error) {
 	for {
 		s.mu.Lock()
 		if len(s.queue) > 0 {
-			f := s.queue[0]
+			p := s.queue[0]
 			s.queue[0] = nil
 			s.queue = s.queue[1:]
-			s.rows -= rowsOf(f)
+			s.rows -= rowsOf(p.Frames)
 			s.mu.Unlock()
-			return f, nil
+			return p, nil
 		}
 		err := s.err
 		s.mu.Unlock()
@@ -71,30 +80,30 @@ func (s *Subscription) Close() {
 	}
 }
 
-// offer queues frames without waiting. When the queue is full the frames
-// are appended to the last queued ones where their fields match; past the
-// row bound the subscriber is dropped. It reports whether the subscriber
-// is still on.
-func (s *Subscription) offer(frames data.Frames, maxFrames, maxRows int) bool {
+// offer queues a push without waiting. When the queue is full the push's
+// frames are appended to the last queued ones where their fields match;
+// past the row bound the subscriber is dropped. It reports whether the
+// subscriber is still on.
+func (s *Subscription) offer(p *Push, maxFrames, maxRows int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return false
 	}
-	n := rowsOf(frames)
+	n := rowsOf(p.Frames)
 	switch {
 	case s.rows+n > maxRows:
 		s.fail(fmt.Errorf("%w (%d rows waiting, at most %d)", ErrSlow, s.rows+n, maxRows))
 		return false
 	case len(s.queue) < maxFrames:
-		s.queue = append(s.queue, frames)
+		s.queue = append(s.queue, p)
 	default:
-		merged, ok := coalesce(s.queue[len(s.queue)-1], frames)
+		merged, ok := coalesce(s.queue[len(s.queue)-1].Frames, p.Frames)
 		if !ok {
 			s.fail(fmt.Errorf("%w (%d pushes waiting)", ErrSlow, len(s.queue)))
 			return false
 		}
-		s.queue[len(s.queue)-1] = merged
+		s.queue[len(s.queue)-1] = newPush(merged)
 	}
 	s.rows += n
 	s.signal()
@@ -122,6 +131,44 @@ func (s *Subscription) signal() {
 	case s.wake <- struct{}{}:
 	default:
 	}
+}
+
+// Push is what one delivery brings a subscriber: frames shared by every
+// subscriber of the channel, and their JSON encodings for Grafana Live,
+// made by the first subscriber that sends them and reused by the rest (a
+// channel's fan-out encodes each frame once, not once per subscriber).
+type Push struct {
+	Frames data.Frames
+
+	mu      sync.Mutex
+	encoded map[encoding][]byte
+}
+
+type encoding struct {
+	frame   int
+	include data.FrameInclude
+}
+
+func newPush(frames data.Frames) *Push { return &Push{Frames: frames} }
+
+// JSON is Frames[i] encoded as data.FrameToJSON(Frames[i], include) does,
+// the same bytes for every subscriber; don't change them.
+func (p *Push) JSON(i int, include data.FrameInclude) ([]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := encoding{i, include}
+	if b, ok := p.encoded[k]; ok {
+		return b, nil
+	}
+	b, err := data.FrameToJSON(p.Frames[i], include)
+	if err != nil {
+		return nil, fmt.Errorf("encode frame %q for the live stream: %w", p.Frames[i].Name, err)
+	}
+	if p.encoded == nil {
+		p.encoded = map[encoding][]byte{}
+	}
+	p.encoded[k] = b
+	return b, nil
 }
 
 func rowsOf(frames data.Frames) int {

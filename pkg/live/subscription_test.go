@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func ids(vals ...string) data.Frames {
-	return data.Frames{data.NewFrame("events", data.NewField("event_id", nil, vals))}
+func ids(vals ...string) *Push {
+	return newPush(data.Frames{data.NewFrame("events", data.NewField("event_id", nil, vals))})
 }
 
 func TestSubscriptionQueue(t *testing.T) {
@@ -36,12 +36,12 @@ func TestSubscriptionQueue(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 3, f[0].Rows())
 		require.Equal(t, []any{"a", "b", "c"}, []any{f[0].Fields[0].At(0), f[0].Fields[0].At(1), f[0].Fields[0].At(2)})
-		require.Equal(t, 1, first[0].Rows(), "the frame other subscribers got is unchanged")
+		require.Equal(t, 1, first.Frames[0].Rows(), "the frame other subscribers got is unchanged")
 	})
 	t.Run("a full queue with frames that cannot be merged drops the subscriber", func(t *testing.T) {
 		s := newSubscription(ch)
 		require.True(t, s.offer(ids("a"), 1, 10))
-		other := data.Frames{data.NewFrame("x", data.NewField("n", nil, []float64{1}))}
+		other := newPush(data.Frames{data.NewFrame("x", data.NewField("n", nil, []float64{1}))})
 		require.False(t, s.offer(other, 1, 10))
 		_, err := s.Next(ctx)
 		require.ErrorIs(t, err, ErrSlow)
@@ -62,4 +62,18 @@ func TestSubscriptionQueue(t *testing.T) {
 		_, err = s.Next(ctx)
 		require.ErrorIs(t, err, ErrClosed)
 	})
+}
+
+func TestPushEncodesOnceForEverySubscriber(t *testing.T) {
+	p := ids("a", "b")
+	for _, include := range []data.FrameInclude{data.IncludeAll, data.IncludeDataOnly} {
+		want, err := data.FrameToJSON(p.Frames[0], include)
+		require.NoError(t, err)
+		first, err := p.JSON(0, include)
+		require.NoError(t, err)
+		require.Equal(t, want, first, "the bytes SendFrame would send")
+		again, err := p.JSON(0, include)
+		require.NoError(t, err)
+		require.Same(t, &first[0], &again[0], "encoded once, shared")
+	}
 }

@@ -26,6 +26,12 @@ const (
 	cutFrameID   = "cut"
 )
 
+// firstChunkRows bounds the first chunk: the panel shows rows once it is
+// decoded, and a whole first block (up to max_block_size rows, 65,536)
+// would have to be converted, Arrow-encoded, sent and decoded first. The
+// rest of that block follows at once as the next chunk.
+const firstChunkRows = 1000
+
 // blockPlan is a query that goes out block by block: its SQL, how each
 // block is shaped, and the metadata of its first chunk.
 type blockPlan struct {
@@ -189,7 +195,8 @@ func infoNotices(texts []string) []data.Notice {
 }
 
 // sendBlocks runs p and sends each block ClickHouse delivers as one frame
-// of blockFrameID, the first with the executed SQL and the notices, at
+// of blockFrameID (the first block in two: its first firstChunkRows rows,
+// then the rest), the first with the executed SQL and the notices, at
 // most Max rows in all; a result cut at Max rows or at Max result bytes
 // ends with the cut frame. An error before the first
 // block is the whole answer; after it, an error for the query.
@@ -220,6 +227,9 @@ func (inst *Instance) sendBlocks(ctx context.Context, pc backend.PluginContext, 
 			if limit = maxRows - r.RowsRead(); limit <= 0 {
 				break
 			}
+		}
+		if first && (limit == 0 || limit > firstChunkRows) {
+			limit = firstChunkRows
 		}
 		block, err := r.NextBlock(ctx, limit)
 		if errors.Is(err, io.EOF) {

@@ -102,6 +102,7 @@ func (inst *Instance) PublishStream(context.Context, *backend.PublishStreamReque
 // RunStream sends a channel's frames until Grafana ends the stream (no
 // subscribers left) or the instance closes. The first frame of a stream,
 // and any carrying notices, go with their schema; the rest as data only.
+// Each push is encoded once for all of the channel's streams (live.Push).
 func (inst *Instance) RunStream(ctx context.Context, req *backend.RunStreamRequest, sender *backend.StreamSender) error {
 	if inst.hub == nil {
 		_, err := inst.ready()
@@ -114,7 +115,7 @@ func (inst *Instance) RunStream(ctx context.Context, req *backend.RunStreamReque
 	defer sub.Close()
 	schemaSent := map[string]bool{}
 	for {
-		frames, err := sub.Next(ctx)
+		push, err := sub.NextPush(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -123,13 +124,17 @@ func (inst *Instance) RunStream(ctx context.Context, req *backend.RunStreamReque
 		case err != nil:
 			return fmt.Errorf("run stream %s: %w", req.Path, err)
 		}
-		for _, f := range frames {
+		for i, f := range push.Frames {
 			include := data.IncludeDataOnly
 			if !schemaSent[f.Name] || (f.Meta != nil && len(f.Meta.Notices) > 0) {
 				include = data.IncludeAll
 				schemaSent[f.Name] = true
 			}
-			if err := sender.SendFrame(f, include); err != nil {
+			b, err := push.JSON(i, include)
+			if err != nil {
+				return fmt.Errorf("run stream %s: %w", req.Path, err)
+			}
+			if err := sender.SendBytes(b); err != nil {
 				return fmt.Errorf("send a frame on %s: %w", req.Path, err)
 			}
 		}

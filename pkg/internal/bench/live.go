@@ -72,7 +72,16 @@ func (b *bench) liveMode(ctx context.Context) error {
 
 	w := &liveWorld{b: b, d: d, seq: map[string]int{}}
 	// Baseline: ingest with nobody subscribed (the channel polls already).
+	pid := b.plugin.Pid()
+	cpu0, err := cpuTime(pid)
+	if err != nil {
+		return err
+	}
 	before, err := w.ingest(ctx, "before", b.cfg.events/2)
+	if err != nil {
+		return err
+	}
+	cpu1, err := cpuTime(pid)
 	if err != nil {
 		return err
 	}
@@ -107,7 +116,18 @@ func (b *bench) liveMode(ctx context.Context) error {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 
+	cpu2, err := cpuTime(pid)
+	if err != nil {
+		return err
+	}
 	ingested, err := w.ingest(ctx, "ingest", b.cfg.events)
+	if err != nil {
+		return err
+	}
+	if err := waitAll(ctx, subs, ingested.ids, 30*time.Second); err != nil {
+		return err
+	}
+	cpu3, err := cpuTime(pid)
 	if err != nil {
 		return err
 	}
@@ -130,6 +150,11 @@ func (b *bench) liveMode(ctx context.Context) error {
 	fmt.Fprintf(b.out, "ingest call (POST ingest/tasks, 1 event): p50 %s / p99 %s with no subscriber, p50 %s / p99 %s with %d (+1 stalled): p50 ratio %.2fx, p99 ratio %.2fx\n",
 		ms(percentile(before.took, 0.5)), ms(p99(before.took)), ms(percentile(ingested.took, 0.5)), ms(p99(ingested.took)), b.cfg.subscribers,
 		float64(percentile(ingested.took, 0.5))/float64(percentile(before.took, 0.5)), float64(p99(ingested.took))/float64(p99(before.took)))
+	perEvent := func(cpu time.Duration, n int) time.Duration { return cpu / time.Duration(n) }
+	fmt.Fprintf(b.out, "plugin CPU per ingested event: %s ms with no subscriber, %s ms with %d (%.2fx); first to last subscriber per event: p50 %s ms, p99 %s ms\n",
+		ms(perEvent(cpu1-cpu0, len(before.ids))), ms(perEvent(cpu3-cpu2, len(ingested.ids))), b.cfg.subscribers,
+		float64(perEvent(cpu3-cpu2, len(ingested.ids)))/float64(perEvent(cpu1-cpu0, len(before.ids))),
+		ms(percentile(ingested.spread(subs), 0.5)), ms(percentile(ingested.spread(subs), 0.99)))
 	fmt.Fprintf(b.out, "direct insert → frame, in poll intervals (%s): p50 %.2f, p99 %.2f, max %.2f (target under 2)\n", pollEvery,
 		float64(percentile(direct.latencies(subs, true), 0.5))/float64(pollEvery),
 		float64(p99(direct.latencies(subs, true)))/float64(pollEvery),
@@ -237,6 +262,31 @@ func (s *sent) latencies(subs []*subscriber, fromDone bool) []time.Duration {
 			out = append(out, max(at[0].Sub(from), 0))
 		}
 		sub.mu.Unlock()
+	}
+	return out
+}
+
+// spread is, per event, the time between its first and its last arrival
+// among the subscribers: the fan-out's own share.
+func (s *sent) spread(subs []*subscriber) []time.Duration {
+	var out []time.Duration
+	for _, id := range s.ids {
+		var lo, hi time.Time
+		for _, sub := range subs {
+			sub.mu.Lock()
+			if at := sub.got[id]; len(at) > 0 {
+				if lo.IsZero() || at[0].Before(lo) {
+					lo = at[0]
+				}
+				if at[0].After(hi) {
+					hi = at[0]
+				}
+			}
+			sub.mu.Unlock()
+		}
+		if !lo.IsZero() {
+			out = append(out, hi.Sub(lo))
+		}
 	}
 	return out
 }
