@@ -323,8 +323,7 @@ type subscriber struct {
 
 func (s *subscriber) read(st *plugintest.Stream) {
 	for {
-		f, err := st.Next()
-		at := time.Now()
+		f, at, err := st.NextAt()
 		if err != nil {
 			s.mu.Lock()
 			s.err = err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -82,19 +83,33 @@ func (p *Plugin) OpenStream(ctx context.Context, ds DataSource, path string) (*S
 // data only gets the schema of the last one that had it, as Grafana's
 // streaming frame does.
 func (s *Stream) Next() (*data.Frame, error) {
+	f, _, err := s.NextAt()
+	return f, err
+}
+
+// NextAt is Next, also saying when the packet arrived (before decoding it:
+// a benchmark's many streams decode in its own process, which is not the
+// plugin's time).
+func (s *Stream) NextAt() (*data.Frame, time.Time, error) {
 	pkt, err := s.client.Recv()
+	at := time.Now()
 	if err != nil {
-		return nil, err
+		return nil, at, err
 	}
+	f, err := s.decode(pkt.Data)
+	return f, at, err
+}
+
+func (s *Stream) decode(packet []byte) (*data.Frame, error) {
 	var parts map[string]json.RawMessage
-	if err := json.Unmarshal(pkt.Data, &parts); err != nil {
-		return nil, fmt.Errorf("decode a stream packet %q: %w", pkt.Data, err)
+	if err := json.Unmarshal(packet, &parts); err != nil {
+		return nil, fmt.Errorf("decode a stream packet %q: %w", packet, err)
 	}
 	if sch, ok := parts["schema"]; ok {
 		s.schema = sch
 	}
 	if s.schema == nil {
-		return nil, fmt.Errorf("a stream packet of data only before any schema: %q", pkt.Data)
+		return nil, fmt.Errorf("a stream packet of data only before any schema: %q", packet)
 	}
 	// The SDK's decoder wants the schema first.
 	raw := []byte(`{"schema":` + string(s.schema))
@@ -104,7 +119,7 @@ func (s *Stream) Next() (*data.Frame, error) {
 	raw = append(raw, '}')
 	var f data.Frame
 	if err := json.Unmarshal(raw, &f); err != nil {
-		return nil, fmt.Errorf("decode a stream frame %q: %w", pkt.Data, err)
+		return nil, fmt.Errorf("decode a stream frame %q: %w", packet, err)
 	}
 	return &f, nil
 }
