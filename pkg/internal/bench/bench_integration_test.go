@@ -55,6 +55,16 @@ func TestSmoke(t *testing.T) {
 			want: []string{`cancel with 2 in flight \(pool of 10\): 2 running on the server when cancelled; all stopped on the server`},
 		},
 		{
+			name: "live mode",
+			args: []string{"-clickhouse", addr, "live"},
+			want: []string{`(?m)^\| ingest accepted → frame \| 6 \| 3 \| 18 \| .* \| 0 \| 0 \|$`, `(?m)^\| direct insert returned → frame \| 2 \| 3 \| 6 \| .* \| 0 \| 0 \|$`},
+		},
+		{
+			name: "chunked mode",
+			args: []string{"-clickhouse", addr, "chunked"},
+			want: []string{`(?m)^\| QueryChunkedData \| 100000 \| \d+ \|`, `(?m)^\| QueryData \| 100000 \| 1 \|`, `peak RSS: chunked \d+ MiB, QueryData \d+ MiB`},
+		},
+		{
 			name: "kill and restart ClickHouse",
 			args: []string{"-datasets", "demo", "-scenario", "restart", "-clients", "1", "-duration", "4s", "load"},
 			want: []string{`C=1: ClickHouse killed at`, `C=1: ClickHouse accepting connections again at`},

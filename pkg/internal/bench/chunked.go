@@ -67,7 +67,7 @@ func (b *bench) chunkedMode(ctx context.Context) error {
 	}
 	sql := fmt.Sprintf(chunkedSQL, b.cfg.chunkedRows)
 	q := dataQuery("A", map[string]any{"queryType": "sql", "format": "table", "rawSql": sql}, datasetNow, day, 0)
-	b.logf("chunked mode: %d rows of raw SQL, QueryChunkedData %d rounds, then QueryData once; main at %s; load average %s",
+	b.logf("chunked mode: %d rows of raw SQL, QueryChunkedData %d rounds, then QueryData once; checkout at %s; load average %s",
 		b.cfg.chunkedRows, b.cfg.rounds, headCommit(), loadAverage())
 
 	// Warm-up: the data source's instance, its pool and the server's

@@ -149,7 +149,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			"clients": func() { c.clients = []int{1, 3} }, "inflight": func() { c.inflight = []int{2} },
 			"down":        func() { c.down = time.Second },
 			"subscribers": func() { c.subscribers = 3 }, "events": func() { c.events = 6 }, "direct": func() { c.direct = 2 },
-			"rows": func() { c.chunkedRows = 300_000 },
+			"rows": func() { c.chunkedRows = 100_000 },
 		}
 		for name, apply := range smoke {
 			if !set[name] {
