@@ -194,10 +194,7 @@ func (b *bench) fillChunked(ctx context.Context, d *dataset) error {
 func (b *bench) chunkedCall(ctx context.Context, ds plugintest.DataSource, q backend.DataQuery) (chunkedRun, error) {
 	pid := b.plugin.Pid()
 	var r chunkedRun
-	if err := b.beforeCall(pid, &r); err != nil {
-		return r, err
-	}
-	cpu0, err := cpuTime(pid)
+	cpu0, err := b.beforeCall(pid, &r)
 	if err != nil {
 		return r, err
 	}
@@ -229,10 +226,7 @@ func (b *bench) chunkedCall(ctx context.Context, ds plugintest.DataSource, q bac
 func (b *bench) queryDataCall(ctx context.Context, d *dataset, q backend.DataQuery) (chunkedRun, error) {
 	pid := b.plugin.Pid()
 	var r chunkedRun
-	if err := b.beforeCall(pid, &r); err != nil {
-		return r, err
-	}
-	cpu0, err := cpuTime(pid)
+	cpu0, err := b.beforeCall(pid, &r)
 	if err != nil {
 		return r, err
 	}
@@ -259,13 +253,18 @@ func (b *bench) queryDataCall(ctx context.Context, d *dataset, q backend.DataQue
 	return r, nil
 }
 
-func (b *bench) beforeCall(pid int, r *chunkedRun) error {
+// beforeCall resets the plugin's peak RSS, notes its RSS in r and returns
+// its CPU time so far.
+func (b *bench) beforeCall(pid int, r *chunkedRun) (time.Duration, error) {
 	if err := resetPeak(pid); err != nil {
-		return err
+		return 0, err
 	}
 	mem, err := readMemory(pid)
+	if err != nil {
+		return 0, err
+	}
 	r.base = mem.RSS
-	return err
+	return cpuTime(pid)
 }
 
 func (b *bench) afterCall(pid int, cpu0 time.Duration, r *chunkedRun) error {

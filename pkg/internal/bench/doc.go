@@ -7,6 +7,8 @@
 //	go run ./pkg/internal/bench query              # result path vs clickhouse-go
 //	go run ./pkg/internal/bench load               # concurrent dashboards
 //	go run ./pkg/internal/bench load -scenario restart
+//	go run ./pkg/internal/bench live               # ingest → 100 RunStream subscribers
+//	go run ./pkg/internal/bench chunked            # QueryChunkedData vs QueryData, 10M rows
 //	go run ./pkg/internal/bench -h
 //
 // # Query mode (issue 10)
@@ -32,6 +34,29 @@
 // private ClickHouse (SIGKILL, by its pid) a third into each run and starts it
 // again after -down; -scenario cancel fills the connection pool with slow
 // queries, cancels them and watches system.processes until they end.
+//
+// # Live mode (issue 12)
+//
+// A live taskflow query registers a channel; -subscribers RunStream calls
+// read it over gRPC, plus one that never reads (it must slow nobody). Then
+// -events task events go through POST ingest/tasks one per call, each
+// timed from the call's answer to its packet's arrival at every
+// subscriber, and -direct events are inserted straight into ClickHouse
+// with clickhouse-go at random moments, timed from the insert's return
+// (the watermark poll finds them). It prints p50/p90/p99/max per
+// (subscriber, event), missing and duplicated events, the ingest call's
+// latency and the plugin's CPU per event with no subscriber and with all
+// of them (the same run), and the direct path in poll intervals.
+//
+// # Chunked mode (issue 12)
+//
+// -rows rows (10M) generated server-side into a MergeTree table
+// (INSERT … SELECT from numbers()) are read by one raw SQL query:
+// QueryChunkedData -rounds times, alternating with clickhouse-go's time to
+// the first row of the same SQL, then QueryData once. It prints the time
+// to the first rows, the whole call, the plugin's CPU and peak RSS (VmHWM
+// reset before each call) and the ratios. QueryData at 10M rows peaks at
+// about 8 GB: run it alone.
 //
 // # Notes
 //
