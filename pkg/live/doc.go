@@ -54,7 +54,8 @@
 // # Fan-out and slow subscribers
 //
 // Push runs once per poll for all subscribers; its frames go to each
-// subscriber's bounded queue without waiting. A subscriber that falls behind
+// subscriber's bounded queue without waiting, and are encoded for Grafana
+// Live once for all of them (Push.JSON: RunStream sends the shared bytes). A subscriber that falls behind
 // gets its queued frames coalesced (rows of equal-schema frames appended)
 // up to Config.MaxQueuedRows, then is dropped with ErrSlow: nothing a
 // subscriber does slows the poll, other subscribers or ingest. Notify never

@@ -72,6 +72,8 @@ func TestIntegrationQueryChunkedData(t *testing.T) {
 			require.LessOrEqual(t, c.Frame.Rows(), 10000)
 		}
 		require.Contains(t, ans.Chunks[0].Frame.Meta.ExecutedQueryString, "system.numbers")
+		require.Equal(t, 1000, ans.Chunks[0].Frame.Rows(), "the first chunk goes before the whole first block is encoded")
+		require.Equal(t, 9000, ans.Chunks[1].Frame.Rows(), "the rest of the first block follows")
 		whole := e.p.QueryData(ctx, t, e.src, nil, q).Responses["A"]
 		require.NoError(t, whole.Error)
 		require.Len(t, ans.Frames["A"], 1)
