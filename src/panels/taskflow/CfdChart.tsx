@@ -82,8 +82,18 @@ export function CfdChart({ frame, width, height, timeRange, timeZone, legend }: 
     () => [{ ...frame, fields: frame.fields.map((f) => cfdField(f, theme, timeZone)) }],
     [frame, theme, timeZone]
   );
+  // The last day's counts, for screen readers (and the browser test): the canvas has no text.
+  const last = frame.length - 1;
+  const summary = frame.fields
+    .filter((f) => f.type === FieldType.number)
+    .map((f) => `${f.name} ${f.values[last]}`)
+    .join(', ');
   return (
-    <div data-testid={selectors.panels.taskflow.cfd} aria-label="Cumulative flow diagram" role="img">
+    <div
+      data-testid={selectors.panels.taskflow.cfd}
+      aria-label={`Cumulative flow diagram, last day: ${summary}`}
+      role="img"
+    >
       <TimeSeries
         frames={frames}
         width={width}

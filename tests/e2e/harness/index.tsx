@@ -17,6 +17,9 @@ import {
   TimeRange,
 } from '@grafana/data';
 
+import { from } from 'rxjs';
+import { BackendSrv, BackendSrvRequest, DataSourceSrv, setBackendSrv, setDataSourceSrv } from '@grafana/runtime';
+
 import type { DataSource } from '../../../src/datasource/DataSource';
 import { ForecastPanel } from '../../../src/panels/forecast/ForecastPanel';
 import { defaultForecastOptions, ForecastOptions } from '../../../src/panels/forecast/types';
@@ -24,7 +27,8 @@ import { makeCfdFrame, makeTasksFrame } from '../../../src/panels/taskflow/fixtu
 import { plugin as taskflowPlugin } from '../../../src/panels/taskflow/module';
 import { TaskflowPanel } from '../../../src/panels/taskflow/TaskflowPanel';
 import { defaultTaskflowOptions, TaskflowOptions } from '../../../src/panels/taskflow/types';
-import { defaultQueries, KpiflowQuery } from '../../../src/types/query';
+import { LIVE_EVENTS_FRAME } from '../../../src/types/live';
+import { defaultQueries, KpiflowQuery, TaskflowQuery } from '../../../src/types/query';
 import { QueryEditor } from '../../../src/views/QueryEditor';
 import { grafanaPanelProps, wipLimitOverride } from '../../../src/test/panelProps';
 
@@ -33,8 +37,39 @@ declare global {
     /** The query editor's last onChange, for the browser test. */
     __lastQuery?: KpiflowQuery;
     __runs?: number;
+    /** Appends a task event to the live section's events frame, as Grafana Live does. */
+    __pushTaskEvent?: (e: LiveEvent) => void;
   }
 }
+
+/**
+ * Grafana's services the task-flow panel's Arrow path calls: backendSrv.fetch goes to the page's server
+ * (tests/e2e/panels.test.mjs answers POST .../resources/arrow), the data source expands nothing.
+ */
+setBackendSrv({
+  fetch: (req: BackendSrvRequest) =>
+    from(
+      window
+        .fetch(req.url, {
+          method: req.method,
+          body: JSON.stringify(req.data),
+          headers: { 'Content-Type': 'application/json' },
+        })
+        .then(async (res) => {
+          const data = await res.arrayBuffer();
+          if (!res.ok) {
+            throw { status: res.status, data, config: req };
+          }
+          return { status: res.status, ok: res.ok, data, headers: res.headers, url: res.url, config: req };
+        })
+    ),
+} as unknown as BackendSrv);
+setDataSourceSrv({
+  get: async (ref?: { uid?: string } | string) => ({
+    uid: typeof ref === 'string' ? ref : (ref?.uid ?? 'kpiflow-e2e'),
+    applyTemplateVariables: (q: TaskflowQuery) => q,
+  }),
+} as unknown as DataSourceSrv);
 
 /** The editor's data source: lists for the pickers, nothing else (queries are not run here). */
 const fakeDataSource = {
@@ -158,6 +193,130 @@ function taskflowProps(id: number, series: DataFrame[], height: number): PanelPr
   });
 }
 
+/** A panel request as Grafana makes it, with the given targets. */
+function withRequest(props: PanelProps<TaskflowOptions>, targets: TaskflowQuery[]): PanelProps<TaskflowOptions> {
+  const range = props.timeRange;
+  return {
+    ...props,
+    data: {
+      ...props.data,
+      request: {
+        requestId: `${props.id}`,
+        interval: '1h',
+        intervalMs: 3_600_000,
+        maxDataPoints: 900,
+        range,
+        scopedVars: {},
+        targets,
+        timezone: 'utc',
+        app: 'dashboard',
+        startTime: 0,
+      },
+    },
+  };
+}
+
+/** The task list query hidden in the panel, so the panel reads it through POST arrow from `uid`. */
+const arrowTasksQuery = (uid: string): TaskflowQuery => ({
+  refId: 'T',
+  queryType: 'taskflow',
+  view: 'tasks',
+  projects: ['FIX'],
+  hide: true,
+  datasource: { type: 'kpiflow-clickhouse-datasource', uid },
+});
+
+const DAY = 86_400_000;
+const LIVE_DAY = Date.UTC(2026, 10, 20);
+
+interface LiveEvent {
+  ts: number;
+  task_id: string;
+  title: string;
+  state: string;
+  state_category: string;
+}
+
+/**
+ * A live taskflow answer: the events frame (empty until Grafana Live appends), the cumulative flow,
+ * the task list and the aging view of three tasks (one each to do, in progress, done).
+ */
+function liveSeries(events: LiveEvent[]): DataFrame[] {
+  const days = [0, 1, 2, 3].map((d) => LIVE_DAY - (3 - d) * DAY);
+  const col = <K extends keyof LiveEvent>(k: K) => events.map((e) => e[k]);
+  return [
+    {
+      name: LIVE_EVENTS_FRAME,
+      refId: 'A',
+      length: events.length,
+      fields: [
+        { name: 'ts', type: FieldType.time, config: {}, values: col('ts') },
+        { name: 'task_id', type: FieldType.string, config: {}, values: col('task_id') },
+        { name: 'project', type: FieldType.string, config: {}, values: events.map(() => 'LIVE') },
+        { name: 'team', type: FieldType.string, config: {}, values: events.map(() => 'payments') },
+        { name: 'title', type: FieldType.string, config: {}, values: col('title') },
+        { name: 'state', type: FieldType.string, config: {}, values: col('state') },
+        { name: 'state_category', type: FieldType.string, config: {}, values: col('state_category') },
+        { name: 'assignee', type: FieldType.string, config: {}, values: events.map(() => 'alice') },
+      ],
+    },
+    {
+      name: 'cfd',
+      refId: 'A',
+      length: days.length,
+      fields: [
+        { name: 'time', type: FieldType.time, config: {}, values: days },
+        { name: 'todo', type: FieldType.number, config: {}, values: [3, 2, 1, 1] },
+        { name: 'in_progress', type: FieldType.number, config: {}, values: [0, 1, 1, 1] },
+        { name: 'done', type: FieldType.number, config: {}, values: [0, 0, 1, 1] },
+      ],
+    },
+    {
+      refId: 'B',
+      length: 3,
+      fields: [
+        { name: 'task_id', type: FieldType.string, config: {}, values: ['LIVE-1', 'LIVE-2', 'LIVE-3'] },
+        { name: 'title', type: FieldType.string, config: {}, values: ['Move me', 'Started', 'Finished'] },
+        { name: 'state', type: FieldType.string, config: {}, values: ['To Do', 'In Progress', 'Done'] },
+        { name: 'state_category', type: FieldType.string, config: {}, values: ['todo', 'in_progress', 'done'] },
+        { name: 'assignee', type: FieldType.string, config: {}, values: ['alice', 'bob', 'zoë'] },
+        { name: 'team', type: FieldType.string, config: {}, values: ['payments', 'payments', 'payments'] },
+        { name: 'project', type: FieldType.string, config: {}, values: ['LIVE', 'LIVE', 'LIVE'] },
+        { name: 'ts', type: FieldType.time, config: {}, values: [days[0], days[1], days[2]] },
+      ],
+    },
+    {
+      refId: 'C',
+      length: 1,
+      fields: [
+        { name: 'task_id', type: FieldType.string, config: {}, values: ['LIVE-2'] },
+        { name: 'title', type: FieldType.string, config: {}, values: ['Started'] },
+        { name: 'age', type: FieldType.number, config: { unit: 's' }, values: [2 * 86400] },
+      ],
+    },
+  ];
+}
+
+/** The live section: Grafana Live appends events to the first frame; the harness does it on request. */
+function LiveSection() {
+  const [events, setEvents] = useState<LiveEvent[]>([]);
+  useEffect(() => {
+    window.__pushTaskEvent = (e) => setEvents((prev) => [...prev, e]);
+  }, []);
+  const series = React.useMemo(() => liveSeries(events), [events]);
+  const props = grafanaPanelProps({
+    plugin: taskflowPlugin,
+    id: 5,
+    series,
+    options: defaultTaskflowOptions,
+    timeRange: { from: dateTime(LIVE_DAY - 3 * DAY), to: dateTime(LIVE_DAY + DAY), raw: { from: 'now-4d', to: 'now' } },
+    width: 900,
+    height: 520,
+    fieldConfig: { defaults: { decimals: 0 }, overrides: [] },
+  });
+  return <TaskflowPanel {...props} />;
+}
+
 function Section({ id, title, children }: { id: string; title: string; children: React.ReactNode }) {
   return (
     <section id={id} style={{ marginBottom: 24 }}>
@@ -218,6 +377,15 @@ function Harness() {
         )}
         <Section id="sql-editor" title="Query editor: raw SQL (Monaco)">
           <SqlEditorSection />
+        </Section>
+        <Section id="taskflow-arrow" title="Task flow: task list read through POST arrow (apache-arrow)">
+          <TaskflowPanel {...withRequest(taskflowProps(6, [], 560), [arrowTasksQuery('kpiflow-e2e')])} />
+        </Section>
+        <Section id="taskflow-arrow-error" title="Task flow: POST arrow answering 400">
+          <TaskflowPanel {...withRequest(taskflowProps(7, [], 200), [arrowTasksQuery('kpiflow-e2e-broken')])} />
+        </Section>
+        <Section id="taskflow-live" title="Task flow: live events replayed (Grafana Live appends to the events frame)">
+          <LiveSection />
         </Section>
         {backend && (
           <Section id="taskflow-backend" title="Task flow (tests/fixtures/taskflow.json)">
