@@ -47,7 +47,7 @@ func TestTablesDescription(t *testing.T) {
 	_, ok := Lookup("nope")
 	require.False(t, ok)
 	require.Equal(t, []string{"kpi_samples", "task_events", "deployments", "incidents", "pipeline_runs",
-		"kpi_rollup_1m", "kpi_rollup_1h", "kpi_rollup_1d"}, RetentionTables())
+		"kpi_rollup_1h", "kpi_rollup_1d"}, RetentionTables())
 
 	dep, _ := Lookup(TableDeployments)
 	require.True(t, dep.Final())
@@ -62,7 +62,19 @@ func TestRollups(t *testing.T) {
 	for _, r := range RollupResolutions() {
 		names = append(names, RollupName(r))
 	}
-	require.Equal(t, []string{TableKPIRollup1m, TableKPIRollup1h, TableKPIRollup1d}, names)
+	require.Equal(t, []string{TableKPIRollup1h, TableKPIRollup1d}, names)
+
+	// The retired 1m rollup is described as it was, and known nowhere else.
+	retired := RetiredTables()
+	require.Len(t, retired, 1)
+	m := retired[0]
+	require.Equal(t, TableKPIRollup1m, m.Name)
+	require.Equal(t, KindRollup, m.Kind)
+	require.Equal(t, 60, m.ResolutionSeconds)
+	require.Equal(t, TableKPISamples, m.Source)
+	_, known := Lookup(TableKPIRollup1m)
+	require.False(t, known)
+	require.NotContains(t, RetentionTables(), TableKPIRollup1m)
 	h, ok := Lookup(TableKPIRollup1h)
 	require.True(t, ok)
 	require.Equal(t, KindRollup, h.Kind)

@@ -5,7 +5,6 @@ import "slices"
 // Table names, as fixed by the design.
 const (
 	TableKPISamples       = "kpi_samples"
-	TableKPIRollup1m      = "kpi_rollup_1m"
 	TableKPIRollup1h      = "kpi_rollup_1h"
 	TableKPIRollup1d      = "kpi_rollup_1d"
 	TableTaskEvents       = "task_events"
@@ -16,6 +15,11 @@ const (
 	TableTeams            = "teams"
 	TableIngestLedger     = "ingest_ledger"
 	TableSchemaMigrations = "schema_migrations"
+
+	// TableKPIRollup1m is retired: earlier versions created it (and its
+	// view), store's migration 4 drops it. Only migrations and settings
+	// (which ignore its retention) name it; see RetiredTables.
+	TableKPIRollup1m = "kpi_rollup_1m"
 )
 
 // Columns several parts of kpiflow treat specially.
@@ -214,4 +218,14 @@ func Tables() []Table {
 		},
 	)
 	return tables
+}
+
+// RetiredTables describes the tables earlier versions of kpiflow created and
+// this one removes with a migration (package store), as they were: the
+// 1-minute rollup (fed by its materialized view, like every rollup). They are
+// in no other list of this package: Tables, Lookup and RetentionTables do not
+// know them.
+func RetiredTables() []Table {
+	src, _ := Lookup(KPIRollup().Source)
+	return []Table{rollupTable(src, 60)}
 }

@@ -350,6 +350,12 @@ func Parse(raw []byte, secure map[string]string) (Settings, error) {
 	for _, table := range sortedKeys(s.RetentionDays) {
 		days := s.RetentionDays[table]
 		field := "jsonData.retentionDays." + table
+		if slices.ContainsFunc(schema.RetiredTables(), func(t schema.Table) bool { return t.Name == table }) {
+			// Saved when the table existed: ignored, so that a data source
+			// keeps working after the migration that drops the table.
+			delete(s.RetentionDays, table)
+			continue
+		}
 		if !slices.Contains(retentionTables, table) {
 			add(field, "unknown table; retention can be set for %s", strings.Join(retentionTables, ", "))
 		} else {

@@ -72,6 +72,11 @@ func TestParseValid(t *testing.T) {
 				require.Equal(t, RoleAdmin, s.IngestRole)
 				require.Equal(t, 30, s.RetentionDays["kpi_samples"])
 			}},
+		// Saved before migration 4 dropped kpi_rollup_1m: the data source keeps working.
+		{"retention of a retired table is ignored", `{"host":"ch","retentionDays":{"kpi_samples":30,"kpi_rollup_1m":14}}`, nil,
+			func(t *testing.T, s Settings) {
+				require.Equal(t, map[string]int{"kpi_samples": 30}, s.RetentionDays)
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,8 +29,9 @@ const (
 	// NodeReadonly: a replicated table is read-only (the server lost its
 	// ZooKeeper session, or is still starting): it serves reads, not writes.
 	NodeReadonly NodeStatus = "readonly"
-	// NodeIncomplete: a table or view is missing on this server (ON CLUSTER
-	// DDL did not reach it): POST admin/migrate creates it.
+	// NodeIncomplete: a table or view is missing on this server, or one a
+	// migration dropped is still there (ON CLUSTER DDL did not reach it):
+	// POST admin/migrate creates or drops it.
 	NodeIncomplete NodeStatus = "incomplete"
 	// NodeUnreachable: the server did not answer.
 	NodeUnreachable NodeStatus = "unreachable"
@@ -47,6 +48,9 @@ type NodeState struct {
 	// Missing lists the tables and views of the applied migrations that the
 	// server lacks.
 	Missing []string `json:"missing,omitempty"`
+	// Leftover lists the tables and views the applied migrations dropped
+	// that the server still has.
+	Leftover []string `json:"leftover,omitempty"`
 	// ReadonlyTables lists the replicated tables that refuse writes there.
 	ReadonlyTables []string `json:"readonlyTables,omitempty"`
 	// QueueSize is the number of replication tasks (parts to fetch, merges,
@@ -72,7 +76,7 @@ func (n NodeState) Addr() string { return net.JoinHostPort(n.Host, strconv.Itoa(
 //
 // Expected objects are those of the migrations schema_migrations records as
 // done: both tables of each pair (the Distributed table and its _local
-// table) and the views. A server can be reachable from ClickHouse and not
+// table) and the views; the objects those migrations dropped must be gone. A server can be reachable from ClickHouse and not
 // from Grafana; its error then says that Grafana could not reach it.
 func (s *Store) ClusterState(ctx context.Context) ([]NodeState, error) {
 	if s.settings.Cluster == "" {
@@ -85,16 +89,16 @@ func (s *Store) ClusterState(ctx context.Context) ([]NodeState, error) {
 	// Without the schema's state (schema_migrations is unreadable while a
 	// shard is down) the servers are still reported, without the check of
 	// their tables.
-	expected, err := s.expectedObjects(ctx)
+	expected, gone, err := s.expectedObjects(ctx)
 	if err != nil {
-		expected = nil
+		expected, gone = nil, nil
 	}
 	var wg sync.WaitGroup
 	for i := range nodes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.readNode(ctx, &nodes[i], expected)
+			s.readNode(ctx, &nodes[i], expected, gone)
 		}()
 	}
 	wg.Wait()
@@ -130,30 +134,32 @@ func (s *Store) clusterNodes(ctx context.Context) ([]NodeState, error) {
 }
 
 // expectedObjects lists what every server must hold for the migrations
-// recorded as done (none before the schema is installed).
-func (s *Store) expectedObjects(ctx context.Context) ([]string, error) {
+// recorded as done, and what those migrations dropped (none before the
+// schema is installed).
+func (s *Store) expectedObjects(ctx context.Context) (expected, gone []string, err error) {
 	state, err := s.SchemaState(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if state.Status == SchemaMissing {
-		return nil, nil
+		return nil, nil, nil
 	}
 	rec, err := s.readMigrations(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	g, err := newDDLGen(dialect.Dialect{}, s.settings)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := []string{schema.TableSchemaMigrations, g.storage(schema.TableSchemaMigrations)}
+	expected = []string{schema.TableSchemaMigrations, g.storage(schema.TableSchemaMigrations)}
 	for _, def := range migrationDefs() {
 		if rec[def.version].done {
-			out = append(out, def.names(g)...)
+			expected = append(expected, def.names(g)...)
+			gone = append(gone, def.dropped(g)...)
 		}
 	}
-	return out, nil
+	return expected, gone, nil
 }
 
 // nodePools holds a small pool per server of the cluster, opened on first
@@ -229,7 +235,7 @@ func (s *Store) onEveryNode(ctx context.Context, f func(n NodeState, conn driver
 }
 
 // readNode fills n from the server itself.
-func (s *Store) readNode(ctx context.Context, n *NodeState, expected []string) {
+func (s *Store) readNode(ctx context.Context, n *NodeState, expected, gone []string) {
 	fail := func(status NodeStatus, err error) {
 		n.Status, n.Error = status, err.Error()
 	}
@@ -250,6 +256,11 @@ func (s *Store) readNode(ctx context.Context, n *NodeState, expected []string) {
 	for _, e := range expected {
 		if !have[e] {
 			n.Missing = append(n.Missing, e)
+		}
+	}
+	for _, g := range gone {
+		if have[g] {
+			n.Leftover = append(n.Leftover, g)
 		}
 	}
 	rows, err := conn.Query(ctx, `SELECT table, is_readonly, queue_size, absolute_delay
@@ -279,7 +290,7 @@ FROM system.replicas WHERE database = ? ORDER BY table`, s.settings.Database)
 		return
 	}
 	switch {
-	case len(n.Missing) > 0:
+	case len(n.Missing) > 0 || len(n.Leftover) > 0:
 		n.Status = NodeIncomplete
 	case len(n.ReadonlyTables) > 0:
 		n.Status = NodeReadonly
@@ -288,13 +299,20 @@ FROM system.replicas WHERE database = ? ORDER BY table`, s.settings.Database)
 	}
 }
 
-// dropMissing removes from existing what a server of the cluster lacks: in
-// cluster mode a table or view missing on any server that answers (ON
-// CLUSTER DDL that did not reach it) is missing, and its migration runs again.
-func dropMissing(existing map[string]string, nodes []NodeState) {
+// acrossNodes makes existing (the connected server's tables) say what the
+// cluster has: in cluster mode a table or view missing on any server that
+// answers is missing, and one a migration dropped that any server still has
+// exists (ON CLUSTER DDL that did not reach it); either way its migration
+// runs again.
+func acrossNodes(existing map[string]string, nodes []NodeState) {
 	for _, n := range nodes {
 		for _, name := range n.Missing {
 			delete(existing, name)
+		}
+		for _, name := range n.Leftover {
+			if _, ok := existing[name]; !ok {
+				existing[name] = "(on " + n.Addr() + ")"
+			}
 		}
 	}
 }
@@ -332,7 +350,14 @@ func ClusterSummary(cluster string, nodes []NodeState) (string, bool) {
 		p := fmt.Sprintf("%s (shard %d, replica %d) is %s", n.Addr(), n.Shard, n.Replica, n.Status)
 		switch n.Status {
 		case NodeIncomplete:
-			p += " (missing " + strings.Join(n.Missing, ", ") + ": apply migrations again with POST admin/migrate)"
+			var what []string
+			if len(n.Missing) > 0 {
+				what = append(what, "missing "+strings.Join(n.Missing, ", "))
+			}
+			if len(n.Leftover) > 0 {
+				what = append(what, "still has "+strings.Join(n.Leftover, ", ")+", which a migration dropped")
+			}
+			p += " (" + strings.Join(what, "; ") + ": apply migrations again with POST admin/migrate)"
 		case NodeReadonly:
 			p += " (read-only tables " + strings.Join(n.ReadonlyTables, ", ") + ": its ZooKeeper session is lost or it is starting)"
 		case NodeUnreachable:

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kpiflow/kpiflow/pkg/dialect"
@@ -17,8 +18,9 @@ import (
 type Migration struct {
 	Version int
 	Name    string
-	// Statements run in order. Each is idempotent (IF NOT EXISTS), so a
-	// half-applied migration can simply be run again.
+	// Statements run in order. Each is idempotent (IF NOT EXISTS, or IF
+	// EXISTS for a drop), so a half-applied migration can simply be run
+	// again.
 	Statements []string
 	// Checksum is the hex sha256 of the statements joined by ";\n".
 	Checksum string
@@ -31,18 +33,44 @@ type migrationDef struct {
 	// objects are the tables and views the migration creates, by their plain
 	// names (the health check looks for them).
 	objects []string
+	// drops are the tables and views the migration removes (from
+	// schema.RetiredTables), in order: a view before the table it writes
+	// into, so nothing writes into a table being dropped.
+	drops []string
 }
 
-// migrationDefs is every migration, oldest first. Append new ones; never
-// change an applied one's objects.
+// migrationDefs is every migration, oldest first, as this build runs them:
+// an object a later migration drops is no longer created by the one that
+// created it (see retire). Append new ones; never change an applied one's
+// objects.
 func migrationDefs() []migrationDef {
-	return []migrationDef{
-		{1, "baseline tables", []string{schema.TableKPISamples, schema.TableTaskEvents, schema.TableDeployments,
+	return retire([]migrationDef{
+		{version: 1, name: "baseline tables", objects: []string{schema.TableKPISamples, schema.TableTaskEvents, schema.TableDeployments,
 			schema.TableIncidents, schema.TablePipelineRuns, schema.TableTeams, schema.TableIngestLedger}},
-		{2, "kpi rollups", []string{schema.TableKPIRollup1m, schema.TableKPIRollup1m + viewSuffix,
+		{version: 2, name: "kpi rollups", objects: []string{schema.TableKPIRollup1m, schema.TableKPIRollup1m + viewSuffix,
 			schema.TableKPIRollup1h, schema.TableKPIRollup1h + viewSuffix, schema.TableKPIRollup1d, schema.TableKPIRollup1d + viewSuffix}},
-		{3, "tasks_current", []string{schema.TableTasksCurrent, schema.TableTasksCurrent + viewSuffix}},
+		{version: 3, name: "tasks_current", objects: []string{schema.TableTasksCurrent, schema.TableTasksCurrent + viewSuffix}},
+		// The 1m rollup cost 70-80% of the views' ingest time for little
+		// or no gain at query time (docs/benchmarks.md, "Rollups").
+		{version: 4, name: "retire kpi_rollup_1m", drops: []string{schema.TableKPIRollup1m + viewSuffix, schema.TableKPIRollup1m}},
+	})
+}
+
+// retire removes from each migration's objects what a later migration
+// drops: a new installation never creates them, and a done migration is not
+// run again because they are gone (Migrate would otherwise re-create what
+// the later migration dropped).
+func retire(defs []migrationDef) []migrationDef {
+	for i := range defs {
+		var keep []string
+		for _, o := range defs[i].objects {
+			if !slices.ContainsFunc(defs[i+1:], func(later migrationDef) bool { return slices.Contains(later.drops, o) }) {
+				keep = append(keep, o)
+			}
+		}
+		defs[i].objects = keep
 	}
+	return defs
 }
 
 // viewSuffix names the materialized view feeding a table: <table>_mv.
@@ -52,7 +80,7 @@ const viewSuffix = "_mv"
 // schema.Tables(), and a name ending in _mv is the view feeding the table
 // before it from its Source.
 func (def migrationDef) build(g ddlGen) []string {
-	var out []string
+	out := g.drop(def.drops)
 	var last schema.Table
 	for _, name := range def.objects {
 		view, isView := strings.CutSuffix(name, viewSuffix)
@@ -74,13 +102,42 @@ func (def migrationDef) build(g ddlGen) []string {
 
 // names lists what the migration leaves on a server: its tables and views
 // and, in cluster mode, each table's _local table.
-func (def migrationDef) names(g ddlGen) []string {
+func (def migrationDef) names(g ddlGen) []string { return g.onServer(def.objects) }
+
+// dropped lists what the migration removes from a server, named as names
+// does.
+func (def migrationDef) dropped(g ddlGen) []string { return g.onServer(def.drops) }
+
+// onServer lists the tables and views of objects as a server holds them:
+// each, and in cluster mode a table's _local table after it.
+func (g ddlGen) onServer(objects []string) []string {
 	var out []string
-	for _, o := range def.objects {
+	for _, o := range objects {
 		out = append(out, o)
-		if _, isTable := schema.Lookup(o); isTable && g.storage(o) != o {
+		if isTable(o) && g.storage(o) != o {
 			out = append(out, g.storage(o))
 		}
+	}
+	return out
+}
+
+// isTable reports whether name is a table of this build's schema or a
+// retired one (and not a view).
+func isTable(name string) bool {
+	if _, ok := schema.Lookup(name); ok {
+		return true
+	}
+	return slices.ContainsFunc(schema.RetiredTables(), func(t schema.Table) bool { return t.Name == name })
+}
+
+// drop is the DDL removing objects, in their order: DROP TABLE IF EXISTS
+// (which drops views too, on every server version), so running it again
+// after a crash part way only drops what is left. In cluster mode each runs
+// ON CLUSTER, a table's Distributed table before its _local table.
+func (g ddlGen) drop(objects []string) []string {
+	var out []string
+	for _, name := range g.onServer(objects) {
+		out = append(out, fmt.Sprintf("DROP TABLE IF EXISTS %s%s", g.qualified(name), g.onCluster()))
 	}
 	return out
 }

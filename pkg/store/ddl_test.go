@@ -100,7 +100,7 @@ func TestDDLEveryVersion(t *testing.T) {
 				statementFor(t, stmts, tb.Name)
 			}
 			for _, st := range stmts {
-				require.Regexp(t, `^CREATE (TABLE|MATERIALIZED VIEW|DATABASE) IF NOT EXISTS `, st)
+				require.Regexp(t, `^(CREATE (TABLE|MATERIALIZED VIEW|DATABASE) IF NOT EXISTS|DROP TABLE IF EXISTS) `, st)
 				require.NotContains(t, st, ";")
 			}
 		})
@@ -117,7 +117,7 @@ func TestRollupAndCurrentDDL(t *testing.T) {
 		"    `last` AggregateFunction(argMax, Float64, DateTime)\n"+
 		")\nENGINE = AggregatingMergeTree\nPARTITION BY toYYYYMM(bucket)\nORDER BY (metric, team, project, service, environment, bucket)",
 		statementFor(t, stmts, "kpi_rollup_1h"))
-	for table, n := range map[string]string{"kpi_rollup_1m": "60", "kpi_rollup_1h": "3600", "kpi_rollup_1d": "86400"} {
+	for table, n := range map[string]string{"kpi_rollup_1h": "3600", "kpi_rollup_1d": "86400"} {
 		mv := statementFor(t, stmts, table+"_mv")
 		require.Contains(t, mv, "TO `kpiflow`.`"+table+"` AS")
 		require.Contains(t, mv, "toDateTime(intDiv(toUInt32(ts), "+n+") * "+n+") AS bucket")
@@ -136,6 +136,47 @@ func TestRollupAndCurrentDDL(t *testing.T) {
 	require.Contains(t, statementFor(t, stmts, "deployments"), "ENGINE = ReplacingMergeTree(ingested_at)\nORDER BY deployment_id")
 	require.Contains(t, statementFor(t, stmts, "ingest_ledger"), "ENGINE = MergeTree\nORDER BY (stream, seq)")
 	require.Contains(t, statementFor(t, stmts, "schema_migrations"), "ENGINE = MergeTree\nORDER BY (version, applied_at)")
+}
+
+// TestRetireRollup1mDDL: migration 4 drops the 1m rollup's view before its
+// table, with statements that are harmless to run again, and no migration
+// creates either any more.
+func TestRetireRollup1mDDL(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		s    settings.Settings
+		want []string
+	}{
+		{"one server", settings.Settings{Database: "kpiflow"}, []string{
+			"DROP TABLE IF EXISTS `kpiflow`.`kpi_rollup_1m_mv`",
+			"DROP TABLE IF EXISTS `kpiflow`.`kpi_rollup_1m`",
+		}},
+		{"cluster: the view, the Distributed table, then the replicated one", settings.Settings{Database: "kpi", Cluster: "prod"}, []string{
+			"DROP TABLE IF EXISTS `kpi`.`kpi_rollup_1m_mv` ON CLUSTER `prod`",
+			"DROP TABLE IF EXISTS `kpi`.`kpi_rollup_1m` ON CLUSTER `prod`",
+			"DROP TABLE IF EXISTS `kpi`.`kpi_rollup_1m_local` ON CLUSTER `prod`",
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, d := range []dialect.Dialect{ch1816, ch248} {
+				migs, err := Migrations(d, tt.s)
+				require.NoError(t, err)
+				last := migs[len(migs)-1]
+				require.Equal(t, 4, last.Version)
+				require.Equal(t, "retire kpi_rollup_1m", last.Name)
+				require.Equal(t, tt.want, last.Statements)
+				for _, m := range migs[:len(migs)-1] {
+					require.NotContains(t, strings.Join(m.Statements, "\n"), "kpi_rollup_1m", "migration %d", m.Version)
+				}
+			}
+		})
+	}
+	g, err := newDDLGen(ch1816, settings.Settings{Database: "kpi", Cluster: "prod"})
+	require.NoError(t, err)
+	defs := migrationDefs()
+	require.Equal(t, []string{"kpi_rollup_1h", "kpi_rollup_1h_local", "kpi_rollup_1h_mv", "kpi_rollup_1d", "kpi_rollup_1d_local", "kpi_rollup_1d_mv"},
+		defs[1].names(g), "migration 2 no longer expects the 1m rollup")
+	require.Equal(t, []string{"kpi_rollup_1m_mv", "kpi_rollup_1m", "kpi_rollup_1m_local"}, defs[3].dropped(g))
 }
 
 func TestClusterDDL(t *testing.T) {
@@ -183,13 +224,13 @@ func TestClusterDDL(t *testing.T) {
 }
 
 func TestRetentionDDL(t *testing.T) {
-	s := settings.Settings{Database: "kpiflow", RetentionDays: map[string]int{"kpi_samples": 90, "kpi_rollup_1m": 14, "deployments": 365}}
+	s := settings.Settings{Database: "kpiflow", RetentionDays: map[string]int{"kpi_samples": 90, "kpi_rollup_1h": 14, "deployments": 365}}
 	t.Run("TTL where the server has it", func(t *testing.T) {
 		stmts := allDDL(t, ch248, s)
 		require.True(t, strings.HasSuffix(statementFor(t, stmts, "kpi_samples"), "ORDER BY (metric, team, ts)\nTTL ts + INTERVAL 90 DAY"))
-		require.True(t, strings.HasSuffix(statementFor(t, stmts, "kpi_rollup_1m"), "bucket)\nTTL bucket + INTERVAL 14 DAY"))
+		require.True(t, strings.HasSuffix(statementFor(t, stmts, "kpi_rollup_1h"), "bucket)\nTTL bucket + INTERVAL 14 DAY"))
 		require.True(t, strings.HasSuffix(statementFor(t, stmts, "deployments"), "ORDER BY deployment_id\nTTL finished_at + INTERVAL 365 DAY"))
-		require.NotContains(t, statementFor(t, stmts, "kpi_rollup_1h"), "TTL")
+		require.NotContains(t, statementFor(t, stmts, "kpi_rollup_1d"), "TTL")
 		require.NotContains(t, statementFor(t, stmts, "task_events"), "TTL")
 
 		c := s
@@ -204,12 +245,12 @@ func TestRetentionDDL(t *testing.T) {
 	t.Run("method per table", func(t *testing.T) {
 		require.Equal(t, []RetentionRule{
 			{Table: "deployments", Column: "finished_at", Days: 365, Method: RetentionTTL},
-			{Table: "kpi_rollup_1m", Column: "bucket", Days: 14, Method: RetentionTTL},
+			{Table: "kpi_rollup_1h", Column: "bucket", Days: 14, Method: RetentionTTL},
 			{Table: "kpi_samples", Column: "ts", Days: 90, Method: RetentionTTL},
 		}, RetentionRules(ch248, s))
 		require.Equal(t, []RetentionRule{
 			{Table: "deployments", Column: "finished_at", Days: 365, Method: RetentionDelete},
-			{Table: "kpi_rollup_1m", Column: "bucket", Days: 14, Method: RetentionDropPartitions},
+			{Table: "kpi_rollup_1h", Column: "bucket", Days: 14, Method: RetentionDropPartitions},
 			{Table: "kpi_samples", Column: "ts", Days: 90, Method: RetentionDropPartitions},
 		}, RetentionRules(ch1816, s))
 		require.Empty(t, RetentionRules(ch248, settings.Settings{Database: "kpiflow"}))

@@ -40,9 +40,11 @@ type MigrateResult struct {
 // # Notes
 //
 // A migration whose 'done' row is missing (a crash or a failure half way) is
-// pending and runs again in full: its statements are CREATE ... IF NOT EXISTS,
-// so what already exists is left as it is. So does a done migration one of
-// whose tables or views was dropped since. Migrate stops at the first failing
+// pending and runs again in full: its statements are CREATE ... IF NOT EXISTS
+// or DROP ... IF EXISTS, so what already exists is left as it is and what is
+// gone stays gone. So does a done migration one of whose tables or views was
+// dropped since, or one that dropped a table or view that is back (an older
+// kpiflow's Migrate re-created it). Migrate stops at the first failing
 // statement and returns the error with the migration and statement named.
 // Concurrent Migrate calls are safe for the same reason, but callers in one
 // process should serialise them to avoid doing the work twice.
@@ -80,16 +82,17 @@ func (s *Store) Migrate(ctx context.Context) (MigrateResult, error) {
 	if err != nil {
 		return MigrateResult{}, err
 	}
-	dropMissing(existing, nodes)
+	acrossNodes(existing, nodes)
 	g, err := newDDLGen(d, s.settings)
 	if err != nil {
 		return MigrateResult{}, err
 	}
 	res := MigrateResult{Applied: []AppliedMigration{}, Version: rec.version()}
 	for i, m := range migs {
-		// A done migration whose tables were dropped since runs again: its
-		// statements recreate only what is missing.
-		if rec[m.Version].done && objectsExist(g, migrationDefs()[i], existing) {
+		// A done migration whose tables were dropped since, or one of
+		// whose dropped tables is back, runs again: its statements
+		// recreate only what is missing and drop only what is there.
+		if rec[m.Version].done && applied(g, migrationDefs()[i], existing) {
 			continue
 		}
 		if err := s.recordMigration(ctx, m, schema.MigrationStarted); err != nil {
@@ -212,10 +215,16 @@ FROM %s.%s GROUP BY version, state ORDER BY version`, dialect.Quote(s.settings.D
 	return out, nil
 }
 
-// objectsExist reports whether every table and view of def is in existing.
-func objectsExist(g ddlGen, def migrationDef, existing map[string]string) bool {
+// applied reports whether existing shows def's work: every table and view
+// it creates is there and none it drops is.
+func applied(g ddlGen, def migrationDef, existing map[string]string) bool {
 	for _, o := range def.names(g) {
 		if _, ok := existing[o]; !ok {
+			return false
+		}
+	}
+	for _, o := range def.dropped(g) {
+		if _, ok := existing[o]; ok {
 			return false
 		}
 	}

@@ -50,7 +50,8 @@ func (s SchemaState) Describe() string {
 //   - missing: no schema_migrations table, or no row in it.
 //   - broken: a migration has a 'started' row and no 'done' row (it failed or
 //     was interrupted half way), or a table an applied migration created is
-//     gone. Detail names the migration or the table.
+//     gone, or one it dropped is back. Detail names the migration or the
+//     table.
 //   - pending: every recorded migration finished, but this build knows newer ones.
 //   - ready: every migration this build knows is done.
 func (s *Store) SchemaState(ctx context.Context) (SchemaState, error) {
@@ -124,7 +125,8 @@ func sortedVersions(rec migrationRecords) []int {
 }
 
 // missingObjects names the first table or view that a done migration created
-// but that no longer exists ("" when all are there).
+// but that no longer exists, or that it dropped but that exists again (""
+// when the schema is as the migrations left it).
 func missingObjects(rec migrationRecords, existing map[string]string) string {
 	for _, def := range migrationDefs() {
 		if !rec[def.version].done {
@@ -133,6 +135,11 @@ func missingObjects(rec migrationRecords, existing map[string]string) string {
 		for _, name := range def.objects {
 			if _, ok := existing[name]; !ok {
 				return fmt.Sprintf("%s (created by migration %d, %s) is missing", name, def.version, def.name)
+			}
+		}
+		for _, name := range def.drops {
+			if _, ok := existing[name]; ok {
+				return fmt.Sprintf("%s (dropped by migration %d, %s) exists again", name, def.version, def.name)
 			}
 		}
 	}
@@ -182,7 +189,8 @@ type MigrationInfo struct {
 	Version int    `json:"version"`
 	Name    string `json:"name"`
 	// Status is done, pending, started (half applied) or incomplete (done,
-	// but one of its tables or views is gone; Migrate runs it again).
+	// but one of its tables or views is gone, or one it dropped is back;
+	// Migrate runs it again).
 	Status string `json:"status"`
 	// Checksum is the checksum of the DDL this build would run now;
 	// AppliedChecksum the one recorded when it ran. They differ when the
@@ -259,7 +267,7 @@ func (s *Store) SchemaReport(ctx context.Context) (SchemaReport, error) {
 	for _, t := range rep.Tables {
 		existing[t.Name] = t.Engine
 	}
-	dropMissing(existing, rep.Nodes)
+	acrossNodes(existing, rep.Nodes)
 	g, err := newDDLGen(d, s.settings)
 	if err != nil {
 		return SchemaReport{}, err
@@ -269,7 +277,7 @@ func (s *Store) SchemaReport(ctx context.Context) (SchemaReport, error) {
 		r := rec[m.Version]
 		info := MigrationInfo{Version: m.Version, Name: m.Name, Status: "pending", Checksum: m.Checksum, AppliedChecksum: r.checksum}
 		switch {
-		case r.done && !objectsExist(g, defs[i], existing):
+		case r.done && !applied(g, defs[i], existing):
 			info.Status = "incomplete"
 		case r.done:
 			info.Status = schema.MigrationDone

@@ -41,7 +41,7 @@ func TestSchemaStateOf(t *testing.T) {
 		{"a re-run that finished", with(done(all...), 1, migrationRecord{started: true, done: true}),
 			SchemaState{Status: SchemaReady, Version: LatestVersion()}},
 		{"newer kpiflow applied more", with(done(all...), 99, migrationRecord{started: true, done: true}),
-			SchemaState{Status: SchemaReady, Version: 99, Detail: "applied by a newer kpiflow; this one knows migrations up to 3"}},
+			SchemaState{Status: SchemaReady, Version: 99, Detail: "applied by a newer kpiflow; this one knows migrations up to 4"}},
 		{"gap", done(2, 3), SchemaState{Status: SchemaPending, Version: 0}},
 	}
 	for _, tt := range tests {
@@ -64,6 +64,21 @@ func TestMissingObjects(t *testing.T) {
 	require.Equal(t, "kpi_rollup_1h_mv (created by migration 2, kpi rollups) is missing", missingObjects(rec, existing))
 	// Objects of migrations not done are not expected.
 	require.Empty(t, missingObjects(migrationRecords{1: {done: true}}, existing))
+
+	// What a done migration dropped must stay gone; before it is done its
+	// objects are still expected to be there.
+	existing["kpi_rollup_1h_mv"] = "x"
+	existing["kpi_rollup_1m"] = "x"
+	require.Empty(t, missingObjects(rec, existing))
+	for _, def := range migrationDefs()[2:3] {
+		for _, o := range def.objects {
+			existing[o] = "x"
+		}
+	}
+	rec[3], rec[4] = migrationRecord{done: true}, migrationRecord{done: true}
+	require.Equal(t, "kpi_rollup_1m (dropped by migration 4, retire kpi_rollup_1m) exists again", missingObjects(rec, existing))
+	delete(existing, "kpi_rollup_1m")
+	require.Empty(t, missingObjects(rec, existing))
 }
 
 func TestSchemaStateDescribe(t *testing.T) {
