@@ -64,8 +64,11 @@ func hostileCases() []hostileCase {
 		{name: "widened time range", file: "answer.wat", answer: withPlan(func(p *plan.Plan) { p.TimeRange.From -= 3600 }),
 			reason: "its plan was rejected: plan.time_range.from: widened", calls: 80},
 		{name: "unanswerable rollup", file: "answer.wat", answer: withPlan(func(p *plan.Plan) {
-			p.Source, p.TimeColumn, p.Aggregations[0].Func = "kpi_rollup_1m", "bucket", plan.FuncMedian
-		}), reason: "its plan was rejected: plan.aggregations[0].func: rollup kpi_rollup_1m cannot answer median", calls: 80},
+			p.Source, p.TimeColumn, p.Bucket, p.Aggregations[0].Func = "kpi_rollup_1h", "bucket", 3600, plan.FuncMedian
+		}), reason: "its plan was rejected: plan.aggregations[0].func: rollup kpi_rollup_1h cannot answer median", calls: 40},
+		// A module written when kpiflow had a 1m rollup: migration 4 dropped it.
+		{name: "retired rollup", file: "answer.wat", answer: withPlan(func(p *plan.Plan) { p.Source, p.TimeColumn = "kpi_rollup_1m", "bucket" }),
+			reason: `its plan was rejected: plan.source: unknown table "kpi_rollup_1m"`, calls: 40},
 	}
 }
 

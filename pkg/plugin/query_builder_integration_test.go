@@ -23,6 +23,7 @@ import (
 	"github.com/kpiflow/kpiflow/pkg/demo"
 	"github.com/kpiflow/kpiflow/pkg/internal/chtest"
 	"github.com/kpiflow/kpiflow/pkg/internal/plugintest"
+	"github.com/kpiflow/kpiflow/pkg/store"
 )
 
 // The builder query tests load a generated dataset (pkg/demo) with
@@ -59,6 +60,13 @@ func setupBuilder(t *testing.T) *builderEnv {
 func setupDemo(t *testing.T, opts demo.Options) *builderEnv {
 	t.Helper()
 	st, db := chtest.MigratedStore(t)
+	return loadDemo(t, st, db, opts)
+}
+
+// loadDemo loads a generated dataset into st's database (with kpiflow's
+// schema on it) and starts the plugin with a data source on it.
+func loadDemo(t *testing.T, st *store.Store, db *chtest.Database, opts demo.Options) *builderEnv {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -311,8 +319,10 @@ func TestIntegrationBuilderQueries(t *testing.T) {
 		}
 		for _, agg := range []string{"avg", "sum", "min", "max", "count", "rate"} {
 			cases = append(cases,
-				kpiCase{name: agg + " by team, 5m (rollup_1m)", metrics: []string{"latency_p95_ms"}, agg: agg,
-					groupBy: []string{"team"}, interval: "5m", bucket: 300, table: "kpi_rollup_1m", from: from, to: to},
+				kpiCase{name: agg + " by team, 3h (rollup_1h)", metrics: []string{"latency_p95_ms"}, agg: agg,
+					groupBy: []string{"team"}, interval: "3h", bucket: 3 * 3600, table: "kpi_rollup_1h", from: from, to: to},
+				kpiCase{name: agg + " by team, 5m (kpi_samples: no rollup below 1h)", metrics: []string{"latency_p95_ms"}, agg: agg,
+					groupBy: []string{"team"}, interval: "5m", bucket: 300, table: "kpi_samples", from: from, to: to},
 				kpiCase{name: agg + " by teamLevel:1, 1d (rollup_1d)", metrics: []string{"error_rate", "build_duration_s"}, agg: agg,
 					groupBy: []string{"teamLevel:1"}, interval: "1d", bucket: 86400, table: "kpi_rollup_1d",
 					from: builderNow.Add(-8 * 24 * time.Hour), to: builderNow},

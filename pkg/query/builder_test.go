@@ -125,11 +125,12 @@ func TestChooseKPISource(t *testing.T) {
 		interval   time.Duration
 		table      string
 	}{
-		{"1m buckets from the 1m rollup", `{"metrics":["m"],"aggregation":"avg"}`, time.Minute, "kpi_rollup_1m"},
+		{"1m buckets read raw samples (there is no 1m rollup)", `{"metrics":["m"],"aggregation":"avg"}`, time.Minute, "kpi_samples"},
+		{"30m buckets read raw samples", `{"metrics":["m"],"aggregation":"avg","interval":"30m"}`, time.Minute, "kpi_samples"},
 		{"30s buckets need raw samples", `{"metrics":["m"],"aggregation":"avg"}`, 30 * time.Second, "kpi_samples"},
 		{"explicit 2h from the 1h rollup", `{"metrics":["m"],"aggregation":"sum","interval":"2h"}`, time.Minute, "kpi_rollup_1h"},
 		{"1d from the 1d rollup", `{"metrics":["m"],"aggregation":"last","interval":"1d"}`, time.Minute, "kpi_rollup_1d"},
-		{"90m is not a multiple of 1h", `{"metrics":["m"],"aggregation":"max","interval":"90m"}`, time.Minute, "kpi_rollup_1m"},
+		{"90m is not a multiple of 1h", `{"metrics":["m"],"aggregation":"max","interval":"90m"}`, time.Minute, "kpi_samples"},
 		{"percentiles come from the rollup", `{"metrics":["m"],"aggregation":"p99","interval":"1h"}`, time.Minute, "kpi_rollup_1h"},
 		{"label grouping reads raw", `{"metrics":["m"],"aggregation":"avg","groupBy":["label:k"],"interval":"1h"}`, time.Minute, "kpi_samples"},
 		{"source filter reads raw", `{"metrics":["m"],"aggregation":"avg","filters":[{"key":"source","operator":"=","value":"x"}],"interval":"1h"}`, time.Minute, "kpi_samples"},
@@ -265,9 +266,9 @@ func TestBucketFollowsMaxDataPoints(t *testing.T) {
 	env.Interval, env.MaxDataPoints = time.Second, 100
 	b, err := pipeline().Prepare(context.Background(), q, env)
 	require.NoError(t, err)
-	// 21600 s / 100 points = 216 s, rounded up to 5m: the 1m rollup answers.
+	// 21600 s / 100 points = 216 s, rounded up to 5m: raw samples answer.
 	require.Equal(t, int64(300), b.Plan.Bucket)
-	require.Equal(t, "kpi_rollup_1m", b.Plan.Source)
+	require.Equal(t, "kpi_samples", b.Plan.Source)
 
 	q, err = Parse("kpi", []byte(`{"metrics":["m"],"aggregation":"avg","interval":"10s"}`))
 	require.NoError(t, err)
