@@ -56,13 +56,17 @@ func TestIntegrationRetireRollup1m(t *testing.T) {
 		require.NoError(t, rows.Err())
 		return out
 	}
-	// rollup reads every merged state of a rollup, bucket by bucket, as text.
+	// rollup reads the merged states of a rollup, bucket by bucket, as text.
 	rollup := func(table string) []string {
 		r := schema.KPIRollup()
 		parts := []string{"toString(" + r.Time + ")"}
 		parts = append(parts, r.Dimensions...)
 		for _, st := range r.States {
-			parts = append(parts, fmt.Sprintf("toString(%s(`%s`))", st.Call("Merge"), st.Column))
+			// A merged t-digest depends on the order its parts merged in,
+			// which background merges change.
+			if st.Column != schema.StateQuantile {
+				parts = append(parts, fmt.Sprintf("toString(%s(`%s`))", st.Call("Merge"), st.Column))
+			}
 		}
 		keys := strings.Join(append([]string{r.Time}, r.Dimensions...), ", ")
 		rows, err := db.Conn.Query(ctx, fmt.Sprintf("SELECT concat(%s) AS line FROM %s.%s GROUP BY %s ORDER BY line",

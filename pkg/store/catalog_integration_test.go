@@ -49,7 +49,7 @@ func TestIntegrationTableStats(t *testing.T) {
 	}
 	require.Equal(t, schema.TableStats{Table: schema.TableKPISamples, Rows: 3, MinTS: t0.Unix(), MaxTS: t0.Add(2 * time.Hour).Unix()},
 		byName[schema.TableKPISamples])
-	require.Equal(t, uint64(3), byName[schema.TableKPIRollup1m].Rows, "the views fed the rollups")
-	require.Equal(t, t0.Truncate(time.Minute).Unix(), byName[schema.TableKPIRollup1m].MinTS)
+	require.Equal(t, uint64(3), byName[schema.TableKPIRollup1h].Rows, "the views fed the rollups")
+	require.Equal(t, t0.Truncate(time.Hour).Unix(), byName[schema.TableKPIRollup1h].MinTS)
 	require.Zero(t, byName[schema.TableDeployments].Rows)
 }

@@ -18,7 +18,7 @@ import (
 func TestIntegrationRetentionWithoutTTL(t *testing.T) {
 	db := chtest.NewDatabase(t)
 	s := db.Settings(t)
-	s.RetentionDays = map[string]int{schema.TableKPISamples: 30, schema.TableKPIRollup1m: 60, schema.TableDeployments: 30}
+	s.RetentionDays = map[string]int{schema.TableKPISamples: 30, schema.TableKPIRollup1h: 60, schema.TableDeployments: 30}
 	st := openStore(t, s)
 	ctx := testCtx(t)
 	_, err := st.Migrate(ctx)
@@ -60,7 +60,7 @@ func TestIntegrationRetentionWithoutTTL(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{
 		"deployments delete ",
-		"kpi_rollup_1m drop_partitions 202608",
+		"kpi_rollup_1h drop_partitions 202608",
 		"kpi_samples drop_partitions 202608",
 		"kpi_samples drop_partitions 202609",
 	}, got)
@@ -78,9 +78,9 @@ func TestIntegrationRetentionWithoutTTL(t *testing.T) {
 		return out
 	}
 	require.Equal(t, []string{"202610", "202611"}, months(schema.TableKPISamples, "ts"))
-	require.Equal(t, []string{"202609", "202610", "202611"}, months(schema.TableKPIRollup1m, "bucket"))
-	// Retention is per table: the hourly rollup keeps everything.
-	require.Equal(t, []string{"202608", "202609", "202610", "202611"}, months(schema.TableKPIRollup1h, "bucket"))
+	require.Equal(t, []string{"202609", "202610", "202611"}, months(schema.TableKPIRollup1h, "bucket"))
+	// Retention is per table: the daily rollup keeps everything.
+	require.Equal(t, []string{"202608", "202609", "202610", "202611"}, months(schema.TableKPIRollup1d, "bucket"))
 
 	// The DELETE is a mutation: 18.16 applies it in the background.
 	require.Eventually(t, func() bool {
