@@ -275,7 +275,7 @@ func TestIntegrationRetryOfPartlyStoredBatch(t *testing.T) {
 	require.Equal(t, 0, res.Duplicates)
 	require.Equal(t, uint64(2), count(t, st, "SELECT count() FROM kpi_samples"))
 	require.Equal(t, uint64(2), count(t, st, "SELECT count() FROM kpi_samples WHERE batch_id = ?", first.BatchID))
-	for _, r := range []string{"kpi_rollup_1m", "kpi_rollup_1h", "kpi_rollup_1d"} {
+	for _, r := range []string{"kpi_rollup_1h", "kpi_rollup_1d"} {
 		require.Equal(t, uint64(2), count(t, st, "SELECT countMerge(cnt) FROM "+r), r)
 	}
 	rep, err := w.Verify(ctx, ingest.VerifyRequest{Stream: "kpi"})
@@ -384,8 +384,8 @@ func TestIntegrationRepairWhileWriting(t *testing.T) {
 		default:
 		}
 		// Damage the rollup, then repair it, while batches keep coming.
-		require.NoError(t, st.Conn().Exec(ctx, "ALTER TABLE kpi_rollup_1m DELETE WHERE bucket >= toDateTime(?)", start.Add(30*time.Minute).Unix()))
-		require.NoError(t, st.WaitMutations(ctx, "kpi_rollup_1m"))
+		require.NoError(t, st.Conn().Exec(ctx, "ALTER TABLE kpi_rollup_1h DELETE WHERE bucket >= toDateTime(?)", start.Add(30*time.Minute).Unix()))
+		require.NoError(t, st.WaitMutations(ctx, "kpi_rollup_1h"))
 		_, err := repairer.Repair(ctx, ingest.RepairRequest{})
 		require.NoError(t, err)
 		repairs++

@@ -53,7 +53,7 @@ func BenchmarkOptimizerEffect(b *testing.B) {
 	if err := conn.Exec(lctx, insert); err != nil {
 		b.Fatalf("generate %d samples: %v", effectSamples, err)
 	}
-	for _, t := range []string{"kpi_rollup_1m", "kpi_rollup_1h", "kpi_rollup_1d"} {
+	for _, t := range []string{"kpi_rollup_1h", "kpi_rollup_1d"} {
 		// Steady state: what background merges reach on their own.
 		if err := conn.Exec(lctx, "OPTIMIZE TABLE "+t+" FINAL"); err != nil {
 			b.Fatal(err)

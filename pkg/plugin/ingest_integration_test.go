@@ -95,10 +95,10 @@ func (e *ingestEnv) query(sql string) []any {
 	return row
 }
 
-// totals is count() and sum(value) from kpi_samples and from the 1m rollup.
+// totals is count() and sum(value) from kpi_samples and from the 1h rollup.
 func (e *ingestEnv) totals() (raw, rollup [2]any) {
 	r := e.query("SELECT count(), sum(value) FROM kpi_samples")
-	u := e.query("SELECT countMerge(cnt), sumMerge(sum) FROM kpi_rollup_1m")
+	u := e.query("SELECT countMerge(cnt), sumMerge(sum) FROM kpi_rollup_1h")
 	return [2]any{r[0], r[1]}, [2]any{u[0], u[1]}
 }
 
@@ -446,7 +446,7 @@ func TestIntegrationAdminRepair(t *testing.T) {
 	require.Len(t, fixed.Rebuilt, 1, string(res.Body))
 	require.Equal(t, "kpi_rollup_1d", fixed.Rebuilt[0].Table)
 	require.Empty(t, fixed.Remaining)
-	for _, r := range []string{"kpi_samples", "kpi_rollup_1m", "kpi_rollup_1h", "kpi_rollup_1d"} {
+	for _, r := range []string{"kpi_samples", "kpi_rollup_1h", "kpi_rollup_1d"} {
 		q := "SELECT countMerge(cnt) FROM " + r
 		if r == "kpi_samples" {
 			q = "SELECT count() FROM " + r

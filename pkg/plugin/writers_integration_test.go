@@ -90,7 +90,7 @@ func TestIntegrationSeveralWritersOneStream(t *testing.T) {
 	want := uint64(200 + procs*rounds*50 + 100)
 	require.Equal(t, want, count("SELECT count() FROM %s.kpi_samples"))
 	require.Equal(t, want, count("SELECT uniqExact(event_id) FROM %s.kpi_samples"))
-	require.Equal(t, want, count("SELECT countMerge(cnt) FROM %s.kpi_rollup_1m"))
+	require.Equal(t, want, count("SELECT countMerge(cnt) FROM %s.kpi_rollup_1h"))
 	// One link per stored batch (shared, each own, the first unkeyed), seq 1..n.
 	links := uint64(1 + procs*rounds + 1)
 	require.Equal(t, links, count("SELECT count() FROM %s.ingest_ledger WHERE stream = 'kpi'"))

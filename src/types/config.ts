@@ -66,7 +66,6 @@ export const DEFAULT_PROTOCOL: Protocol = 'native';
 /** Tables whose retention can be set (DESIGN.md, "The ClickHouse KPI store"). */
 export const RETENTION_TABLES = [
   'kpi_samples',
-  'kpi_rollup_1m',
   'kpi_rollup_1h',
   'kpi_rollup_1d',
   'task_events',

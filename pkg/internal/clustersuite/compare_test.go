@@ -54,7 +54,8 @@ func compareQueries() []compareQuery {
 			ties bool
 		}{
 			{[]string{"service"}, "1h", true, false},                   // kpi_rollup_1h
-			{[]string{"team"}, "5m", true, true},                       // kpi_rollup_1m
+			{[]string{"team"}, "3h", true, true},                       // kpi_rollup_1h
+			{[]string{"team"}, "5m", false, true},                      // kpi_samples (no rollup below 1h)
 			{[]string{"teamLevel:1"}, "1d", true, true},                // kpi_rollup_1d
 			{[]string{"service", "label:region"}, "30m", false, false}, // kpi_samples
 			{[]string{"environment", "project"}, "45s", false, true},   // kpi_samples (not whole minutes)

@@ -81,6 +81,9 @@ func TestModernClickHouse(t *testing.T) {
 		d := dialect.For(g.versions[0])
 		nDDL, fails := runDDL(t, eng, d, dbName)
 		failures = append(failures, fails...)
+		nUp, fails := runRetirement(t, eng, d, dbName+"_upgrade")
+		failures = append(failures, fails...)
+		nDDL += nUp
 		for _, b := range batches {
 			sql, err := b.Insert(dbName)
 			require.NoError(t, err)
@@ -305,6 +308,69 @@ func runDDL(t *testing.T, eng *chdb.DB, d dialect.Dialect, db string) (int, []st
 	fmt.Printf("cluster DDL for %s: %d statements parsed as generated and run without ON CLUSTER, %d of them with the plain engine instead of Replicated\n",
 		d.Version, len(cstmts), plain)
 	return len(stmts) + len(cstmts), failures
+}
+
+// runRetirement upgrades a database made before migration 4 on the modern
+// engine: migrations 1 to 3 with the 1m rollup and its view (as
+// chtest.PreRetirementSchema installs them on 18.16), a sample that the
+// views roll up, then migration 4, after which the 1m rollup and its view
+// are gone and the 1h rollup keeps its row. Migration 4 runs twice (a re-run
+// after a crash). It returns the statements run and the failures.
+func runRetirement(t *testing.T, eng *chdb.DB, d dialect.Dialect, db string) (int, []string) {
+	t.Helper()
+	var failures []string
+	fail := func(format string, args ...any) {
+		failures = append(failures, fmt.Sprintf("upgrade to migration 4 on ClickHouse %s: ", d.Version)+fmt.Sprintf(format, args...))
+	}
+	_, err := eng.Query("CREATE DATABASE " + db)
+	require.NoError(t, err)
+	defer func() { _, _ = eng.Query("DROP DATABASE IF EXISTS " + db) }()
+	s := Settings(db, "")
+	migs, err := store.Migrations(d, s)
+	require.NoError(t, err)
+	boot, err := store.BootstrapDDL(d, s)
+	require.NoError(t, err)
+	old := boot
+	for _, m := range migs[:3] {
+		old = append(old, m.Statements...)
+	}
+	old = append(old, chtest.Rollup1mDDL(t, migs[1].Statements)...)
+	old = append(old, fmt.Sprintf("INSERT INTO %s.kpi_samples (ts, metric, value, team) VALUES (toDateTime('%s'), 'm', 1.5, 't')",
+		db, Now.Add(-time.Hour).UTC().Format(time.DateTime)))
+	run := func(stmts []string) bool {
+		for _, sql := range stmts {
+			if _, err := eng.Query(sql); err != nil {
+				fail("%v\n    %s", err, sql)
+				return false
+			}
+		}
+		return true
+	}
+	count := func(sql string) string {
+		res, err := eng.Query(sql)
+		if err != nil || len(res.Rows) != 1 {
+			fail("%v\n    %s", err, sql)
+			return ""
+		}
+		return strings.Trim(string(res.Rows[0][0]), `"`)
+	}
+	n := len(old) + 2*len(migs[3].Statements)
+	if !run(old) {
+		return n, failures
+	}
+	if got := count("SELECT countMerge(cnt) FROM " + db + ".kpi_rollup_1m"); got != "1" {
+		fail("the 1m rollup's view rolled up %s samples, want 1", got)
+	}
+	if !run(migs[3].Statements) || !run(migs[3].Statements) {
+		return n, failures
+	}
+	if got := count(fmt.Sprintf("SELECT count() FROM system.tables WHERE database = '%s' AND name LIKE 'kpi\\_rollup\\_1m%%'", db)); got != "0" {
+		fail("%s tables or views of the 1m rollup are left", got)
+	}
+	if got := count("SELECT countMerge(cnt) FROM " + db + ".kpi_rollup_1h"); got != "1" {
+		fail("the 1h rollup holds %s samples after the upgrade, want 1", got)
+	}
+	return n, failures
 }
 
 // isCode reports whether err is a ClickHouse error with the given code.

@@ -110,7 +110,7 @@ func Cases(d dialect.Dialect, teams map[string]string) ([]Case, error) {
 		{"group/dimensions", "kpi_rollup_1h", map[string]any{"groupBy": []string{"project", "service", "environment"}, "interval": "1h"}},
 		{"group/team_level", "kpi_rollup_1h", map[string]any{"groupBy": []string{"teamLevel:1", "team"}, "interval": "1h"}},
 		{"group/label", "kpi_samples", map[string]any{"groupBy": []string{"label:region"}, "interval": "1h"}},
-		{"group/none_default_interval", "kpi_rollup_1m", map[string]any{"groupBy": []string{}}},
+		{"group/none_default_interval", "kpi_samples", map[string]any{"groupBy": []string{}}},
 		{"filter/eq_ne", "kpi_rollup_1h", map[string]any{"interval": "1h", "filters": []map[string]any{
 			{"key": "environment", "operator": "=", "value": "production"}, {"key": "service", "operator": "!=", "value": "gateway"}}}},
 		{"filter/regex", "kpi_rollup_1h", map[string]any{"interval": "1h", "filters": []map[string]any{
