@@ -13,6 +13,9 @@
 // catalog (package query), ingest's decoder and validation, the settings'
 // retention table names, the demo encoder and the command line's flag
 // checks. Adding a column is one edit here (plus a migration in store).
+// Retiring a table is removing it here, describing it in RetiredTables (so
+// settings saved while it existed still load) and a store migration that
+// drops it.
 //
 // # Notes
 //

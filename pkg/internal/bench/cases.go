@@ -33,8 +33,8 @@ const rawSQLColumns = "SELECT ts, metric, value, team, project, service, environ
 // queryCases are query mode's cases, smallest results first, so a large
 // case's memory does not inflate a small one's peak RSS. The issue's table:
 // SELECT 1 and a query that never reaches ClickHouse (the fixed floor); DORA
-// and task flow (3–954 rows); kpi avg by service over 30 days at 1h and 1m
-// (rollups); raw SQL of all the demo's samples (~630k rows) and of 1M rows
+// and task flow (3–954 rows); kpi avg by service over 30 days at 1h (the 1h
+// rollup) and 1m (kpi_samples: migration 4 dropped the 1m rollup); raw SQL of all the demo's samples (~630k rows) and of 1M rows
 // of the dense dataset.
 func queryCases(smoke bool) []queryCase {
 	kpiSvc := func(interval string) map[string]any {
