@@ -19,6 +19,7 @@ import (
 
 type schemaAnswer struct {
 	Status     string            `json:"status"`
+	Detail     string            `json:"detail"`
 	Version    int               `json:"version"`
 	Cluster    string            `json:"cluster"`
 	Nodes      []store.NodeState `json:"nodes"`

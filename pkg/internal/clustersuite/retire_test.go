@@ -58,6 +58,8 @@ func TestClusterRetireRollup1m(t *testing.T) {
 			}
 			return nil
 		}))
+	// Each replica fetches the parts the other's views wrote.
+	db.WaitReplicated(t, time.Minute)
 	count := func(table string) float64 {
 		return tg.sqlCount(ctx, t, "SELECT countMerge(cnt) FROM "+table)
 	}
@@ -68,8 +70,11 @@ func TestClusterRetireRollup1m(t *testing.T) {
 	require.Equal(t, "pending", tg.schema(t).Status)
 
 	tg.migrate(ctx, t)
+	// schema_migrations' rows reach the other replica of each shard a
+	// moment later; read the schema once both have them.
+	db.WaitReplicated(t, time.Minute)
 	s4 := tg.schema(t)
-	require.Equal(t, "ready", s4.Status)
+	require.Equal(t, "ready", s4.Status, "%+v", s4)
 	require.Equal(t, 4, s4.Version)
 	for i, n := range c.Nodes {
 		objs := objectsOn(t, db, i)
@@ -80,7 +85,6 @@ func TestClusterRetireRollup1m(t *testing.T) {
 			require.Contains(t, objs, o, "%s after the upgrade", n)
 		}
 	}
-	db.WaitReplicated(t, time.Minute)
 	for _, table := range []string{"kpi_rollup_1h", "kpi_rollup_1d"} {
 		require.Equal(t, float64(samples), count(table), table)
 	}
@@ -97,6 +101,7 @@ func TestClusterRetireRollup1m(t *testing.T) {
 				require.NoError(t, db.Conns[3].Exec(ctx, local), local)
 			}
 		}
+		db.WaitReplicated(t, time.Minute)
 		res, h := tg.health(t)
 		require.Equal(t, backend.HealthStatusError, res.Status, res.Message)
 		require.Contains(t, res.Message, "still has kpi_rollup_1m_mv, kpi_rollup_1m_local, which a migration dropped")
@@ -106,6 +111,7 @@ func TestClusterRetireRollup1m(t *testing.T) {
 		require.Equal(t, "incomplete", sa.Migrations[3].Status)
 
 		tg.migrate(ctx, t)
+		db.WaitReplicated(t, time.Minute)
 		objs := objectsOn(t, db, 3)
 		for _, o := range retired {
 			require.NotContains(t, objs, o)
