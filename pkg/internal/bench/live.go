@@ -95,11 +95,11 @@ func (b *bench) liveMode(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		subs[i] = &subscriber{got: map[string][]time.Time{}}
+		subs[i] = &subscriber{st: s, got: map[string][]time.Time{}}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			subs[i].read(s)
+			subs[i].read()
 		}()
 	}
 	// The subscriber that never reads: its frames pile up in gRPC's window,
@@ -314,26 +314,49 @@ func (s *sent) row(what string, subs []*subscriber, fromDone bool) string {
 		ms(percentile(lat, 0.5)), ms(percentile(lat, 0.9)), ms(percentile(lat, 0.99)), ms(maxLat), missing, dups)
 }
 
-// subscriber is one RunStream call's reader: when each task id arrived.
+// subscriber is one RunStream call's reader: the packets as they came,
+// and, once decoded (decodeAll), when each task id arrived.
 type subscriber struct {
-	mu  sync.Mutex
-	got map[string][]time.Time
-	err error
+	st      *plugintest.Stream
+	mu      sync.Mutex
+	packets [][]byte
+	at      []time.Time
+	err     error
+	got     map[string][]time.Time
 }
 
-func (s *subscriber) read(st *plugintest.Stream) {
+// read keeps every packet undecoded, so that 100 decoders in this process
+// do not compete with the plugin for the cores while it is measured.
+func (s *subscriber) read() {
 	for {
-		f, at, err := st.NextAt()
+		pkt, at, err := s.st.Recv()
+		s.mu.Lock()
 		if err != nil {
-			s.mu.Lock()
 			s.err = err
 			s.mu.Unlock()
 			return
 		}
-		s.record(f, at)
+		s.packets, s.at = append(s.packets, pkt), append(s.at, at)
+		s.mu.Unlock()
 	}
 }
 
+// decodeAll decodes the packets received so far, in order, into got.
+func (s *subscriber) decodeAll() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, pkt := range s.packets {
+		f, err := s.st.Decode(pkt)
+		if err != nil {
+			return err
+		}
+		s.record(f, s.at[i])
+	}
+	s.packets, s.at = nil, nil
+	return nil
+}
+
+// record notes the task ids of an events frame (mu held).
 func (s *subscriber) record(f *data.Frame, at time.Time) {
 	if f.Name != query.EventsFrameName {
 		return
@@ -342,8 +365,6 @@ func (s *subscriber) record(f *data.Frame, at time.Time) {
 	if fld == nil {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for i := 0; i < fld.Len(); i++ {
 		var id string
 		switch v := fld.At(i).(type) {
@@ -358,12 +379,16 @@ func (s *subscriber) record(f *data.Frame, at time.Time) {
 	}
 }
 
-// waitAll waits until every subscriber has every id.
+// waitAll waits until every subscriber has every id, decoding what came
+// (call it once the events it waits for are written).
 func waitAll(ctx context.Context, subs []*subscriber, ids []string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
 		missing, firstErr := 0, error(nil)
 		for _, s := range subs {
+			if err := s.decodeAll(); err != nil {
+				return err
+			}
 			s.mu.Lock()
 			for _, id := range ids {
 				if len(s.got[id]) == 0 {

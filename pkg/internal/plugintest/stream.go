@@ -83,24 +83,29 @@ func (p *Plugin) OpenStream(ctx context.Context, ds DataSource, path string) (*S
 // data only gets the schema of the last one that had it, as Grafana's
 // streaming frame does.
 func (s *Stream) Next() (*data.Frame, error) {
-	f, _, err := s.NextAt()
-	return f, err
+	pkt, _, err := s.Recv()
+	if err != nil {
+		return nil, err
+	}
+	return s.Decode(pkt)
 }
 
-// NextAt is Next, also saying when the packet arrived (before decoding it:
-// a benchmark's many streams decode in its own process, which is not the
-// plugin's time).
-func (s *Stream) NextAt() (*data.Frame, time.Time, error) {
+// Recv waits for the next packet and returns it undecoded with when it
+// arrived: a benchmark with many streams decodes later (Decode, in order),
+// so its own decoding does not compete with the plugin while it measures.
+func (s *Stream) Recv() ([]byte, time.Time, error) {
 	pkt, err := s.client.Recv()
 	at := time.Now()
 	if err != nil {
 		return nil, at, err
 	}
-	f, err := s.decode(pkt.Data)
-	return f, at, err
+	return pkt.Data, at, nil
 }
 
-func (s *Stream) decode(packet []byte) (*data.Frame, error) {
+// Decode decodes a packet Recv returned; packets of one stream must be
+// decoded in the order they came (a data-only packet takes the schema of
+// the last one that had it).
+func (s *Stream) Decode(packet []byte) (*data.Frame, error) {
 	var parts map[string]json.RawMessage
 	if err := json.Unmarshal(packet, &parts); err != nil {
 		return nil, fmt.Errorf("decode a stream packet %q: %w", packet, err)
