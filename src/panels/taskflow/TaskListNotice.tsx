@@ -85,8 +85,8 @@ export function TaskListNotice({ arrow, tasks }: Props) {
         <div data-testid={id} data-source="frames" data-tasks={tasks}>
           <Alert className={styles.alert} severity="info" title={`${tasks.toLocaleString('en')} tasks as JSON frames`}>
             Above {ARROW_TASK_THRESHOLD.toLocaleString('en')} tasks, hide the task list query (view tasks) in this
-            panel: the panel then reads it through the data source&apos;s Arrow endpoint, which is smaller and faster to
-            decode.
+            panel: the panel then reads it through the data source&apos;s Arrow endpoint instead of Grafana&apos;s JSON
+            frames.
           </Alert>
         </div>
       );

@@ -85,6 +85,9 @@ function props(series: DataFrame[], targets: TaskflowQuery[]): PanelProps<Taskfl
   };
 }
 
+/** The dynamic import of apache-arrow and the decoding take seconds on a busy CI machine. */
+const slow = { timeout: 30_000 };
+
 const bytes = (b: Buffer): ArrayBuffer => new Uint8Array(b).buffer;
 
 beforeEach(() => {
@@ -95,7 +98,7 @@ describe('TaskflowPanel task list through POST arrow', () => {
   it('reads a hidden task list query through the data source resource and renders titles as text', async () => {
     answer = { status: 200, data: bytes(fixture) };
     render(<TaskflowPanel {...props([], [tasksQuery])} />);
-    const notice = await screen.findByText('4 tasks read as Arrow');
+    const notice = await screen.findByText('4 tasks read as Arrow', undefined, slow);
     expect(notice.closest(`[data-testid="${selectors.panels.taskflow.taskListNotice}"]`)).toHaveAttribute(
       'data-source',
       'arrow'
@@ -122,13 +125,17 @@ describe('TaskflowPanel task list through POST arrow', () => {
     answer = { error: { status: 400, data: { error: 'projects[0]: must not be empty' } } };
     const { unmount } = render(<TaskflowPanel {...props([], [tasksQuery])} />);
     expect(
-      await screen.findByText('Reading the task list as Arrow failed (HTTP 400): projects[0]: must not be empty')
+      await screen.findByText(
+        'Reading the task list as Arrow failed (HTTP 400): projects[0]: must not be empty',
+        undefined,
+        slow
+      )
     ).toBeInTheDocument();
     unmount();
 
     answer = { status: 200, data: bytes(fixture.subarray(0, fixture.length - 8)) };
     render(<TaskflowPanel {...props([], [tasksQuery])} />);
-    expect(await screen.findByText(/cut short/)).toBeInTheDocument();
+    expect(await screen.findByText(/cut short/, undefined, slow)).toBeInTheDocument();
   });
 
   it('keeps Grafana’s frames for a task list query Grafana ran, and suggests Arrow above the threshold', () => {

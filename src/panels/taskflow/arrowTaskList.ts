@@ -8,8 +8,9 @@ import { DataFrame, QueryResultMetaNotice } from '@grafana/data';
  */
 
 /**
- * Above this many tasks a list is worth reading as Arrow (the panel suggests it when Grafana's answer
- * holds more; see TaskListNotice). Measured in docs/benchmarks.md, "Arrow IPC to panels".
+ * Above this many tasks the panel suggests reading the list as Arrow (when Grafana's answer holds
+ * more; see TaskListNotice): where JSON frames start to cost a visible fraction of a second to parse
+ * and process. docs/benchmarks.md, "Arrow IPC to panels", has what Arrow saves today (not yet the target).
  */
 export const ARROW_TASK_THRESHOLD = 5000;
 
