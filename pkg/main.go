@@ -39,6 +39,12 @@ func main() {
 		log.DefaultLogger.Error("kpiflow data source could not start", "error", err)
 		os.Exit(1)
 	}
+	// Raw SQL tables go to Grafana as Arrow written from ClickHouse's
+	// blocks, not through a data.Frame (plugin.ArrowWire), unless
+	// [plugin.kpiflow-clickhouse-datasource] arrow_wire = false.
+	if !strings.EqualFold(os.Getenv("GF_PLUGIN_ARROW_WIRE"), "false") {
+		f.UseArrowWire(plugin.InstallArrowWire())
+	}
 	if err := datasource.Manage(plugin.PluginID, f.NewInstance, opts); err != nil {
 		log.DefaultLogger.Error("kpiflow data source stopped", "error", err)
 		os.Exit(1)

@@ -53,6 +53,9 @@ type Instance struct {
 	uid string
 	// hub holds the live channels (stream.go); ingest wakes it.
 	hub *live.Hub
+	// wire sends large QueryData frames as Arrow written from the blocks
+	// (arrowwire.go); nil: every frame goes through the SDK.
+	wire *ArrowWire
 }
 
 var (
@@ -67,7 +70,12 @@ var (
 // optimizer module once per process.
 type Factory struct {
 	engine *optimizer.Engine
+	wire   *ArrowWire
 }
+
+// UseArrowWire has the instances answer large QueryData results through w
+// (InstallArrowWire).
+func (f *Factory) UseArrowWire(w *ArrowWire) { f.wire = w }
 
 // NewFactory starts the optimizer engine and compiles the built-in module
 // in the background, so instances find it ready. Compiled modules are kept
@@ -89,7 +97,7 @@ func NewFactory(ctx context.Context) (*Factory, error) {
 // the pool (without connecting) and starts the optimizer host.
 func (f *Factory) NewInstance(ctx context.Context, ds backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
 	inst := &Instance{logger: backend.Logger.With("datasource", ds.UID), upkeep: upkeep.New(), uid: ds.UID,
-		catalog: query.Catalog()}
+		catalog: query.Catalog(), wire: f.wire}
 	s, err := settings.Parse(ds.JSONData, ds.DecryptedSecureJSONData)
 	if err != nil {
 		inst.settingsErr = err

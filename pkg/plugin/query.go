@@ -64,6 +64,7 @@ const maxConcurrentQueries = 5
 // go first.
 func (inst *Instance) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
 	ctx = withRequestHeaders(ctx, req.Headers)
+	ctx = withArrowWire(ctx, inst.wire, req.Format)
 	if inst.store != nil {
 		ctx = inst.store.Admit(ctx)
 	}
@@ -222,6 +223,9 @@ func (inst *Instance) answerSQL(ctx context.Context, pc backend.PluginContext, q
 	if err != nil {
 		return withExecuted(inst.clickhouseError(ctx, err), sql)
 	}
+	if c, ok := arrowWireFrom(ctx); ok && sq.Format != query.FormatTimeSeries {
+		return inst.answerSQLArrow(ctx, c, q, rows, sq, x)
+	}
 	// Rows left unread (the cap cut the result, or reading failed) are
 	// killed on the server by Close instead of being read to the end.
 	frame, notices, err := frames.ReadAll(ctx, rows, inst.settings.MaxRows)
@@ -233,22 +237,28 @@ func (inst *Instance) answerSQL(ctx context.Context, pc backend.PluginContext, q
 		}
 		return withExecuted(inst.clickhouseError(ctx, err), rows.SQL)
 	}
-	if rows.Cut() {
-		notices = append(notices, cutNotice(rows, frame.Rows()))
-	}
 	frame.RefID = q.RefID
-	for _, n := range append(sq.IgnoredNotices(), x.Notices...) {
-		notices = append(notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: n})
-	}
-	frame.Meta = &data.FrameMeta{ExecutedQueryString: rows.SQL, Notices: notices}
+	frame.Meta = sqlTableMeta(rows, sq, x, notices, frame.Rows())
 	if sq.Format == query.FormatTimeSeries {
+		frame.Meta.PreferredVisualization = ""
 		if frame, err = frames.TimeSeriesWide(frame, inst.settings.MaxRows); err != nil {
 			return badRequest(err)
 		}
-	} else {
-		frame.Meta.PreferredVisualization = data.VisTypeTable
 	}
 	return backend.DataResponse{Frames: data.Frames{frame}}
+}
+
+// sqlTableMeta is the meta of a raw SQL result of n rows read from rows:
+// the executed SQL, the reader's notices, the byte cap's, then the
+// query's own (ignored fields, macros).
+func sqlTableMeta(rows *store.Rows, sq *query.SQLQuery, x query.Expansion, notices frames.Notices, n int) *data.FrameMeta {
+	if rows.Cut() {
+		notices = append(notices, cutNotice(rows, n))
+	}
+	for _, t := range append(sq.IgnoredNotices(), x.Notices...) {
+		notices = append(notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: t})
+	}
+	return &data.FrameMeta{ExecutedQueryString: rows.SQL, Notices: notices, PreferredVisualization: data.VisTypeTable}
 }
 
 // rawSQLPolicy is what raw SQL may reach (query.CheckRawSQL): the data
