@@ -43,7 +43,8 @@ func main() {
 	// blocks, not through a data.Frame (plugin.ArrowWire), unless
 	// [plugin.kpiflow-clickhouse-datasource] arrow_wire = false.
 	if !strings.EqualFold(os.Getenv("GF_PLUGIN_ARROW_WIRE"), "false") {
-		f.UseArrowWire(plugin.InstallArrowWire())
+		_, gogcSet := os.LookupEnv("GOGC")
+		f.UseArrowWire(plugin.InstallArrowWire(gogcSet))
 	}
 	if err := datasource.Manage(plugin.PluginID, f.NewInstance, opts); err != nil {
 		log.DefaultLogger.Error("kpiflow data source stopped", "error", err)

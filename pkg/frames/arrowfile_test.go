@@ -141,7 +141,8 @@ func TestArrowFileDecodesAsMarshalArrow(t *testing.T) {
 }
 
 func TestSegmentsWriteReadPatch(t *testing.T) {
-	pool := NewSegmentPool(2 * MaxSegment)
+	var inUse []int
+	pool := NewSegmentPool(2*MaxSegment, func(n int) { inUse = append(inUse, n) })
 	s := NewSegments(pool)
 	var want []byte
 	for i := 0; len(want) < 3*MaxSegment; i++ {
@@ -158,5 +159,6 @@ func TestSegmentsWriteReadPatch(t *testing.T) {
 	require.Equal(t, want, s.Bytes())
 	s.Release()
 	require.Equal(t, 2*MaxSegment, pool.Kept(), "full pieces kept up to the bound")
+	require.Equal(t, []int{MaxSegment, 2 * MaxSegment, 3 * MaxSegment, 2 * MaxSegment, MaxSegment, 0}, inUse)
 	require.Equal(t, 0, s.Len())
 }

@@ -19,15 +19,30 @@ const (
 //	out := frames.NewSegments(pool) // pool may be nil
 //	...
 //	for _, p := range out.Pieces() { send(p) }
-//	out.Release() // the full-size pieces go back to the pool
+//	out.Release() // after the transport is done with the pieces
+//
+// # Notes
+//
+// Full-size pieces are mapped outside the Go heap where the system allows
+// (allocSegment): an answer's bytes are then neither scanned by the
+// collector nor counted in the heap goal it grows by GOGC, and Release
+// gives them back to the pool or the system at once. So the pieces must
+// not be used after Release.
 type Segments struct {
 	pieces [][]byte
+	mapped []bool // per piece: allocSegment mapped it
 	n      int
 	pool   *SegmentPool
 }
 
+// piece is a full-size piece and whether it is mapped outside the heap.
+type piece struct {
+	b      []byte
+	mapped bool
+}
+
 // NewSegments returns empty Segments whose full-size pieces come from
-// pool and go back to it on Release (nil: plain allocations).
+// pool and go back to it on Release (nil: each is freed on Release).
 func NewSegments(pool *SegmentPool) *Segments { return &Segments{pool: pool} }
 
 // Write appends p; it never fails.
@@ -52,13 +67,12 @@ func (s *Segments) grow() {
 	if k := len(s.pieces); k > 0 {
 		size = min(2*cap(s.pieces[k-1]), MaxSegment)
 	}
-	var p []byte
+	seg := piece{b: make([]byte, 0, size)}
 	if size == MaxSegment {
-		p = s.pool.get()
-	} else {
-		p = make([]byte, 0, size)
+		seg = s.pool.get()
 	}
-	s.pieces = append(s.pieces, p)
+	s.pieces = append(s.pieces, seg.b)
+	s.mapped = append(s.mapped, seg.mapped)
 }
 
 // Len is the number of bytes written.
@@ -67,12 +81,9 @@ func (s *Segments) Len() int { return s.n }
 // Pieces are the bytes in order; valid until Release.
 func (s *Segments) Pieces() [][]byte { return s.pieces }
 
-// Bytes returns the bytes as one slice: the piece itself when there is one,
-// else a copy.
+// Bytes returns the bytes as one slice, a copy on the heap: it stays
+// valid after Release.
 func (s *Segments) Bytes() []byte {
-	if len(s.pieces) == 1 {
-		return s.pieces[0]
-	}
 	b := make([]byte, 0, s.n)
 	for _, p := range s.pieces {
 		b = append(b, p...)
@@ -114,30 +125,45 @@ func (s *Segments) writeAt(off int, b []byte) {
 	}
 }
 
-// Release hands the full-size pieces back to the pool; the Segments are
-// empty afterwards.
+// Release hands the full-size pieces back to the pool (or frees them);
+// the Segments are empty afterwards.
 func (s *Segments) Release() {
-	for _, p := range s.pieces {
+	for i, p := range s.pieces {
 		if cap(p) == MaxSegment {
-			s.pool.put(p)
+			s.pool.put(piece{b: p, mapped: s.mapped[i]})
 		}
 	}
-	s.pieces, s.n = nil, 0
+	s.pieces, s.mapped, s.n = nil, nil, 0
 }
 
 // SegmentPool keeps full-size pieces of Segments for the next large answer,
 // up to a bound: their pages stay mapped, so the next large query writes
-// into memory it already has instead of faulting it in again after the
-// runtime returned it to the system. Safe for concurrent use.
+// into memory the process already has instead of faulting it in again
+// after the runtime returned it to the system. Pieces past the bound are
+// freed at once. Safe for concurrent use.
 type SegmentPool struct {
-	mu   sync.Mutex
-	free [][]byte
-	keep int // bytes kept at most
+	mu    sync.Mutex
+	free  []piece
+	keep  int // bytes kept at most
+	inUse int // bytes of full-size pieces handed out and not back yet
+	onUse func(inUse int)
 }
 
 // NewSegmentPool keeps up to keep bytes of free pieces (rounded down to
-// whole MaxSegment pieces).
-func NewSegmentPool(keep int) *SegmentPool { return &SegmentPool{keep: keep} }
+// whole MaxSegment pieces). onUse, when not nil, is called with the bytes
+// of full-size pieces in use whenever that changes, in order (under the
+// pool's lock: it must not use the pool).
+func NewSegmentPool(keep int, onUse func(inUse int)) *SegmentPool {
+	return &SegmentPool{keep: keep, onUse: onUse}
+}
+
+// used notes a change of the pieces in use; p.mu is held.
+func (p *SegmentPool) used(delta int) {
+	p.inUse += delta
+	if p.onUse != nil {
+		p.onUse(p.inUse)
+	}
+}
 
 // Kept is the number of bytes the pool holds now.
 func (p *SegmentPool) Kept() int {
@@ -149,28 +175,33 @@ func (p *SegmentPool) Kept() int {
 	return len(p.free) * MaxSegment
 }
 
-func (p *SegmentPool) get() []byte {
-	if p != nil {
-		p.mu.Lock()
-		if k := len(p.free); k > 0 {
-			b := p.free[k-1]
-			p.free[k-1] = nil
-			p.free = p.free[:k-1]
-			p.mu.Unlock()
-			return b
-		}
-		p.mu.Unlock()
-	}
-	return make([]byte, 0, MaxSegment)
-}
-
-func (p *SegmentPool) put(b []byte) {
+func (p *SegmentPool) get() piece {
 	if p == nil {
-		return
+		return allocSegment()
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if (len(p.free)+1)*MaxSegment <= p.keep {
-		p.free = append(p.free, b[:0])
+	p.used(MaxSegment)
+	if k := len(p.free); k > 0 {
+		s := p.free[k-1]
+		p.free[k-1] = piece{}
+		p.free = p.free[:k-1]
+		return s
 	}
+	return allocSegment()
+}
+
+func (p *SegmentPool) put(s piece) {
+	if p != nil {
+		p.mu.Lock()
+		p.used(-MaxSegment)
+		if (len(p.free)+1)*MaxSegment <= p.keep {
+			s.b = s.b[:0]
+			p.free = append(p.free, s)
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+	}
+	freeSegment(s)
 }

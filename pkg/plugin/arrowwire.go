@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -59,8 +60,15 @@ type ArrowWire struct {
 	frames  map[string]*frames.ArrowFile
 	outs    map[string]*frames.Segments
 	pool    *frames.SegmentPool
-	// releaseAfter is the answer size after which memory is handed back.
+	// releaseAfter is the answer size after which memory is handed back
+	// once the process has been idle for releaseIdle.
 	releaseAfter int
+	idleMu       sync.Mutex
+	idle         *time.Timer
+	// gcPercent is GOGC as the process runs it (-1: the wire leaves GOGC
+	// alone, the operator set it); lowered to arrowWireGCPercent while
+	// large answers are being written.
+	gcPercent int
 }
 
 // Bounds of ArrowWire's memory policy (docs/benchmarks.md, "After: Arrow
@@ -68,10 +76,17 @@ type ArrowWire struct {
 const (
 	arrowWireKeepBytes    = 64 << 20
 	arrowWireReleaseAfter = 16 << 20
+	arrowWireReleaseIdle  = 30 * time.Second
+	// While answers hold arrowWireLargeBytes or more, the collector runs
+	// at arrowWireGCPercent: the answers' bytes are outside the heap, and
+	// what the heap then allocates (blocks, chunks) is garbage within a
+	// block, so a smaller headroom costs little and bounds the peak.
+	arrowWireLargeBytes = 16 << 20
+	arrowWireGCPercent  = 25
 	// arrowWireMetaReserve is the room left in a frame's schema for the
 	// meta notices that are known only at the end (the cut notices,
 	// perQuery's time range notices), beside what is known before.
-	arrowWireMetaReserve = 2048
+	arrowWireMetaReserve = 1024
 	// maxPlaceholderBytes bounds the frames searched for a token: a
 	// placeholder is a frame without fields, its meta the executed SQL.
 	maxPlaceholderBytes = 1 << 20
@@ -82,20 +97,37 @@ const (
 // instances (Factory.UseArrowWire). Call it once, in main, before serving:
 // gRPC keeps codecs in a process-wide registry that is not safe to change
 // while serving.
-func InstallArrowWire() *ArrowWire {
-	w := NewArrowWire()
+//
+// GOGC is lowered while large answers are written unless the operator set
+// GOGC (gogcSet).
+func InstallArrowWire(gogcSet bool) *ArrowWire {
+	w := NewArrowWire(gogcSet)
 	encoding.RegisterCodecV2(&wireCodec{base: encoding.GetCodecV2(grpcproto.Name), wire: w})
 	return w
 }
 
-// NewArrowWire returns an ArrowWire that no codec uses yet (tests install
-// it in their own gRPC server).
-func NewArrowWire() *ArrowWire {
+// NewArrowWire returns an ArrowWire that no codec uses yet.
+func NewArrowWire(gogcSet bool) *ArrowWire {
 	var n [8]byte
 	_, _ = rand.Read(n[:])
-	return &ArrowWire{prefix: "kpiflow-arrow-wire-" + hex.EncodeToString(n[:]) + "-",
+	w := &ArrowWire{prefix: "kpiflow-arrow-wire-" + hex.EncodeToString(n[:]) + "-",
 		frames: map[string]*frames.ArrowFile{}, outs: map[string]*frames.Segments{},
-		pool: frames.NewSegmentPool(arrowWireKeepBytes), releaseAfter: arrowWireReleaseAfter}
+		releaseAfter: arrowWireReleaseAfter, gcPercent: -1}
+	var onUse func(int)
+	if !gogcSet {
+		large := false
+		onUse = func(inUse int) {
+			switch {
+			case !large && inUse >= arrowWireLargeBytes:
+				large, w.gcPercent = true, debug.SetGCPercent(arrowWireGCPercent)
+			case large && inUse == 0:
+				large = false
+				debug.SetGCPercent(w.gcPercent)
+			}
+		}
+	}
+	w.pool = frames.NewSegmentPool(arrowWireKeepBytes, onUse)
+	return w
 }
 
 // arrowWireKey carries the ArrowWire of a QueryData call that came over gRPC
@@ -330,7 +362,19 @@ func (r *piecesReturn) done() {
 	}
 	r.out.Release()
 	if r.size >= r.w.releaseAfter {
-		// Not on gRPC's writer: a forced collection takes milliseconds.
-		go debug.FreeOSMemory()
+		r.w.releaseWhenIdle()
 	}
+}
+
+// releaseWhenIdle returns the heap's free memory to the system once no
+// large answer has been sent for arrowWireReleaseIdle: queries in a row
+// reuse it, and an idle process holds only what it uses and the pool.
+func (w *ArrowWire) releaseWhenIdle() {
+	w.idleMu.Lock()
+	defer w.idleMu.Unlock()
+	if w.idle == nil {
+		w.idle = time.AfterFunc(arrowWireReleaseIdle, debug.FreeOSMemory)
+		return
+	}
+	w.idle.Reset(arrowWireReleaseIdle)
 }
