@@ -398,19 +398,7 @@ func (v *validity) set(i int, ok bool) {
 }
 
 func nullableFixedArray[T any](dt arrow.DataType, f *data.Field) (arrow.Array, error) {
-	s, err := fieldSlice[*T](f)
-	if err != nil {
-		return nil, err
-	}
-	values := make([]T, len(s))
-	v := newValidity(len(s))
-	for i, p := range s {
-		if p != nil {
-			values[i] = *p
-		}
-		v.set(i, p != nil)
-	}
-	return makeArray(dt, len(s), v.bits, v.nulls, asBytes(values)), nil
+	return nullableArray(dt, f, func(v T) T { return v })
 }
 
 func timeArray(dt arrow.DataType, f *data.Field) (arrow.Array, error) {
@@ -426,15 +414,20 @@ func timeArray(dt arrow.DataType, f *data.Field) (arrow.Array, error) {
 }
 
 func nullableTimeArray(dt arrow.DataType, f *data.Field) (arrow.Array, error) {
-	s, err := fieldSlice[*time.Time](f)
+	return nullableArray(dt, f, time.Time.UnixNano)
+}
+
+// nullableArray is a nullable field of *T as Arrow values of type V.
+func nullableArray[T, V any](dt arrow.DataType, f *data.Field, conv func(T) V) (arrow.Array, error) {
+	s, err := fieldSlice[*T](f)
 	if err != nil {
 		return nil, err
 	}
-	values := make([]int64, len(s))
+	values := make([]V, len(s))
 	v := newValidity(len(s))
 	for i, p := range s {
 		if p != nil {
-			values[i] = p.UnixNano()
+			values[i] = conv(*p)
 		}
 		v.set(i, p != nil)
 	}
@@ -536,10 +529,7 @@ func ReadArrow(ctx context.Context, rows driver.Rows, maxRows int, name, refID s
 	if err != nil {
 		return nil, nil, err
 	}
-	limit := maxRows
-	if maxRows <= 0 {
-		limit = int(^uint(0) >> 1)
-	}
+	limit := rowLimit(maxRows)
 	var af *ArrowFile
 	for af == nil || af.Rows() < limit {
 		chunk, err := r.NextBlock(ctx, limit-r.RowsRead())
@@ -560,15 +550,9 @@ func ReadArrow(ctx context.Context, rows driver.Rows, maxRows int, name, refID s
 			return nil, nil, err
 		}
 	}
-	var notices Notices
-	if maxRows > 0 {
-		more, err := r.MoreRows()
-		if err != nil {
-			return nil, nil, err
-		}
-		if more {
-			notices = append(notices, CutNotice(maxRows))
-		}
+	notices, err := r.capNotices(maxRows)
+	if err != nil {
+		return nil, nil, err
 	}
 	return af, notices, nil
 }

@@ -259,27 +259,38 @@ func ReadAll(ctx context.Context, rows driver.Rows, maxRows int) (*data.Frame, N
 	if err != nil {
 		return nil, nil, err
 	}
-	limit := maxRows
-	if maxRows <= 0 {
-		limit = int(^uint(0) >> 1)
-	}
-	if _, err := r.fill(ctx, limit, false); err != nil {
+	if _, err := r.fill(ctx, rowLimit(maxRows), false); err != nil {
 		return nil, nil, err
 	}
-	var notices Notices
-	// One more row decides whether the cap cut anything; it is not kept.
-	if maxRows > 0 {
-		more, err := r.MoreRows()
-		if err != nil {
-			return nil, nil, err
-		}
-		if more {
-			notices = append(notices, CutNotice(maxRows))
-		}
+	notices, err := r.capNotices(maxRows)
+	if err != nil {
+		return nil, nil, err
 	}
 	f, err := r.frame()
 	if err != nil {
 		return nil, nil, err
 	}
 	return f, notices, nil
+}
+
+// rowLimit is the number of rows a cap of maxRows lets through (<= 0: all).
+func rowLimit(maxRows int) int {
+	if maxRows <= 0 {
+		return int(^uint(0) >> 1)
+	}
+	return maxRows
+}
+
+// capNotices is the notice that the cap of maxRows cut the result, once
+// that many rows were read: one more row decides whether the cap cut
+// anything; it is not kept.
+func (r *Reader) capNotices(maxRows int) (Notices, error) {
+	if maxRows <= 0 {
+		return nil, nil
+	}
+	more, err := r.MoreRows()
+	if err != nil || !more {
+		return nil, err
+	}
+	return Notices{CutNotice(maxRows)}, nil
 }
