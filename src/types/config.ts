@@ -1,4 +1,5 @@
 import { DataSourceJsonData, DataSourceSettings } from '@grafana/data';
+import editorSchema from './sql-editor.json';
 
 /**
  * Settings of the kpiflow ClickHouse data source, as stored in Grafana and parsed by the Go backend
@@ -63,17 +64,11 @@ export const DEFAULT_MAX_ROWS = 1_000_000;
 export const DEFAULT_INGEST_ROLE: IngestRole = 'Editor';
 export const DEFAULT_PROTOCOL: Protocol = 'native';
 
-/** Tables whose retention can be set (DESIGN.md, "The ClickHouse KPI store"). */
-export const RETENTION_TABLES = [
-  'kpi_samples',
-  'kpi_rollup_1h',
-  'kpi_rollup_1d',
-  'task_events',
-  'deployments',
-  'incidents',
-  'pipeline_runs',
-  'ingest_ledger',
-] as const;
+/**
+ * Tables whose retention can be set: the backend's schema.RetentionTables(), generated into
+ * sql-editor.json by TestEditorSQLSchema, so the editor never offers a table the settings refuse.
+ */
+export const RETENTION_TABLES: readonly string[] = editorSchema.retentionTables;
 
 /** The port ClickHouse listens on by default for a protocol, with or without TLS. */
 export function defaultPort(protocol: Protocol = DEFAULT_PROTOCOL, secure = false): number {
