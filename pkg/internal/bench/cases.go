@@ -16,7 +16,11 @@ type queryCase struct {
 	// interval is the request's Interval (Grafana's suggestion); 0 derives
 	// it from span and maxDataPoints as Grafana does.
 	interval time.Duration
-	query    map[string]any
+	// maxPoints, when set, replaces maxDataPoints: a panel that asks for
+	// every bucket (a table, a CSV export), so the builder's raw-scan
+	// widening leaves a 1m interval over 30 days as it is.
+	maxPoints int64
+	query     map[string]any
 	// wantRows, when set, is checked against the rows the plugin returned,
 	// so a case cannot silently measure something smaller.
 	wantRows int
@@ -50,6 +54,7 @@ func queryCases(smoke bool) []queryCase {
 		return map[string]any{"queryType": "sql", "rawSql": rawSQL, "format": "table"}
 	}
 	span30, span90 := 30*day, 90*day
+	const everyMinute30d = 30*24*60 + 1 // an unaligned end touches one more
 	want := func(n int) int {
 		if smoke {
 			return 0
@@ -68,8 +73,8 @@ func queryCases(smoke bool) []queryCase {
 		{name: "taskflow cfd", dataset: "demo", span: span90, query: flow("cfd")},
 		{name: "taskflow aging", dataset: "demo", span: span90, query: flow("aging")},
 		{name: "kpi avg by service 30d 1h", dataset: "demo", span: span30, interval: time.Hour, query: kpiSvc("1h"), wantRows: want(5_760)},
-		{name: "kpi avg by service 30d 1m", dataset: "demo", span: span30, interval: time.Minute, query: kpiSvc("1m"), wantRows: want(69_120)},
-		{name: "kpi avg by service 30d 1m, dense", dataset: "dense", span: span30, interval: time.Minute, query: kpiSvc("1m")},
+		{name: "kpi avg by service 30d 1m", dataset: "demo", span: span30, interval: time.Minute, maxPoints: everyMinute30d, query: kpiSvc("1m"), wantRows: want(69_120)},
+		{name: "kpi avg by service 30d 1m, dense", dataset: "dense", span: span30, interval: time.Minute, maxPoints: everyMinute30d, query: kpiSvc("1m")},
 		{name: "sql all demo samples (~630k rows)", dataset: "demo", span: span90, query: sql(rawSQLColumns), wantRows: want(629_932)},
 		{name: "sql 1M rows, dense", dataset: "dense", span: span90, query: sql(rawSQLColumns + " LIMIT 1000000"), wantRows: want(1_000_000)},
 	}
@@ -99,6 +104,15 @@ func dashboardQueries() []map[string]any {
 		{"queryType": "taskflow", "view": "aging"},
 		{"queryType": "sql", "format": "table", "rawSql": "SELECT metric, count() AS samples, min(ts) AS first, max(ts) AS last\nFROM kpi_samples\nWHERE $__timeFilter(ts)\nGROUP BY metric\nORDER BY metric"},
 	}
+}
+
+// request makes the case's query as Grafana would send it.
+func (c queryCase) request(end time.Time) backend.DataQuery {
+	q := dataQuery("A", c.query, end, c.span, c.interval)
+	if c.maxPoints > 0 {
+		q.MaxDataPoints = c.maxPoints
+	}
+	return q
 }
 
 // dataQuery makes one query of a request as Grafana does: the time range

@@ -89,7 +89,7 @@ func (b *bench) pluginCall(ctx context.Context, req *pluginv2.QueryDataRequest) 
 
 func (b *bench) runCase(ctx context.Context, d *dataset, c queryCase) (caseResult, error) {
 	r := caseResult{c: c}
-	req := b.request(d, dataQuery("A", c.query, d.opts.Now, c.span, c.interval))
+	req := b.request(d, c.request(d.opts.Now))
 	runtime.GC()
 	pid := b.plugin.Pid()
 	if err := resetPeak(pid); err != nil {
@@ -266,7 +266,7 @@ func (b *bench) printResults(results []caseResult) {
 // faults of the first query after the runtime has had time to return memory.
 func (b *bench) afterIdle(ctx context.Context, last caseResult) error {
 	d := b.dataset(last.c.dataset)
-	req := b.request(d, dataQuery("A", last.c.query, d.opts.Now, last.c.span, last.c.interval))
+	req := b.request(d, last.c.request(d.opts.Now))
 	pid := b.plugin.Pid()
 	before, _ := readMemory(pid)
 	b.logf("idle %s after %q (plugin RSS %s) ...", b.cfg.idle, last.c.name, mib(before.RSS))
