@@ -122,6 +122,17 @@ func withExecuted(r backend.DataResponse, sql string) backend.DataResponse {
 	return r
 }
 
+// readError answers a failure while reading a result: a column type
+// kpiflow cannot carry is the query's to change (400), anything else is
+// ClickHouse's (clickhouseError).
+func (inst *Instance) readError(ctx context.Context, err error) backend.DataResponse {
+	var unsupported *frames.UnsupportedColumnTypeError
+	if errors.As(err, &unsupported) {
+		return badRequest(err)
+	}
+	return inst.clickhouseError(ctx, err)
+}
+
 // clickhouseError turns a failed query into a downstream answer carrying
 // ClickHouse's message, with advice where kpiflow has some.
 func (inst *Instance) clickhouseError(ctx context.Context, err error) backend.DataResponse {
@@ -231,11 +242,7 @@ func (inst *Instance) answerSQL(ctx context.Context, pc backend.PluginContext, q
 	frame, notices, err := frames.ReadAll(ctx, rows, inst.settings.MaxRows)
 	_ = rows.Close()
 	if err != nil {
-		var ue *frames.UnsupportedColumnTypeError
-		if errors.As(err, &ue) {
-			return withExecuted(badRequest(err), rows.SQL)
-		}
-		return withExecuted(inst.clickhouseError(ctx, err), rows.SQL)
+		return withExecuted(inst.readError(ctx, err), rows.SQL)
 	}
 	frame.RefID = q.RefID
 	frame.Meta = sqlTableMeta(rows, sq, x, notices, frame.Rows())

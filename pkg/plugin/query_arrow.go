@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"encoding/json"
-	"errors"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -29,11 +28,7 @@ func (inst *Instance) answerSQLArrow(ctx context.Context, c arrowWireCall, q bac
 	_ = rows.Close()
 	if err != nil {
 		out.Release()
-		var ue *frames.UnsupportedColumnTypeError
-		if errors.As(err, &ue) {
-			return withExecuted(badRequest(err), rows.SQL)
-		}
-		return withExecuted(inst.clickhouseError(ctx, err), rows.SQL)
+		return withExecuted(inst.readError(ctx, err), rows.SQL)
 	}
 	meta := sqlTableMeta(rows, sq, x, notices, af.Rows())
 	return backend.DataResponse{Frames: data.Frames{c.placeholder(af, out, q.RefID, meta)}}

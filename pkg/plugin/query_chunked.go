@@ -210,11 +210,7 @@ func (inst *Instance) sendBlocks(ctx context.Context, pc backend.PluginContext, 
 	defer func() { _ = rows.Close() }()
 	executed := executedQuery(rows.SQL, p.args)
 	fail := func(err error) error {
-		var unsupported *frames.UnsupportedColumnTypeError
-		if errors.As(err, &unsupported) {
-			return sink.answer(ctx, withExecuted(badRequest(fmt.Errorf("read the %s result: %w", p.what, err)), executed))
-		}
-		return sink.answer(ctx, withExecuted(inst.clickhouseError(ctx, fmt.Errorf("read the %s result: %w", p.what, err)), executed))
+		return sink.answer(ctx, withExecuted(inst.readError(ctx, fmt.Errorf("read the %s result: %w", p.what, err)), executed))
 	}
 	r, err := frames.NewReader(rows, 0)
 	if err != nil {
